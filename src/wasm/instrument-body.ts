@@ -1,0 +1,276 @@
+/**
+ * Rewrites one function body: fuel charged per basic block up front (wasmtime's cost model), a
+ * call-depth counter around calls, `memory.grow` routed through the shared page budget, per-element
+ * fuel for bulk operators, and global indices shifted past the meter's imported globals.
+ *
+ * A basic block ("segment") ends after a branch, `if`, `else`, `end`, `loop` (its body starts a new
+ * one), `return`, `unreachable` or a call. Each segment's cost is charged by code placed at its start,
+ * so the hot path has no call into JavaScript: subtract, check the sign, trap when negative.
+ */
+import { ByteReader, ByteWriter } from './leb.js';
+import { MeterFlag } from './meter-abi.js';
+import type { FunctionBody } from './module.js';
+import { FC_BULK, INVALID, PREFIX_FC, SINGLE, prefixTable } from './opcodes.js';
+import { skipImmediates } from './instructions.js';
+
+export interface BodyContext {
+  bytes: Uint8Array;
+  fuel: boolean;
+  depth: boolean;
+  /** Index of the appended `memory.grow` replacement, or -1 to leave `memory.grow` alone. */
+  growFunc: number;
+  /** Imported globals before the meter's: indices at or above this shift by `globalShift`. */
+  importedGlobals: number;
+  globalShift: number;
+  /** Global indices of the meter. */
+  gFuel: number;
+  gDepth: number;
+  gFlags: number;
+}
+
+/** Where each original instruction landed and what its segment charged (for exact fuel on traps). */
+export interface BodyTrace {
+  /** Offset of each original instruction in the rewritten body (from the body's start, after its size). */
+  outOffsets: number[];
+  /** Cost of the segment's operators up to and including this one (function entry included). */
+  costThrough: number[];
+  /** Cost charged up front by this instruction's segment. */
+  segmentCost: number[];
+}
+
+// Opcodes the rewriter treats specially.
+const UNREACHABLE = 0x00;
+const BLOCK = 0x02;
+const LOOP = 0x03;
+const IF = 0x04;
+const ELSE = 0x05;
+const END = 0x0b;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+const BR_TABLE = 0x0e;
+const RETURN = 0x0f;
+const CALL = 0x10;
+const CALL_INDIRECT = 0x11;
+const RETURN_CALL = 0x12;
+const RETURN_CALL_INDIRECT = 0x13;
+const GLOBAL_GET = 0x23;
+const GLOBAL_SET = 0x24;
+const MEMORY_GROW = 0x40;
+
+/** Operator costs of single-byte opcodes (0 for the structural ones, 1 otherwise). */
+const COST = new Uint8Array(256).fill(1);
+for (const op of [UNREACHABLE, 0x01, BLOCK, LOOP, ELSE, END, RETURN, 0x1a]) COST[op] = 0;
+
+/** What ends a segment: 1 = the code after it is live, 2 = dead (until the enclosing block ends). */
+const ENDS = new Uint8Array(256);
+for (const op of [LOOP, IF, ELSE, END, BR_IF, CALL, CALL_INDIRECT]) ENDS[op] = 1;
+for (const op of [BR, BR_TABLE, RETURN, UNREACHABLE, RETURN_CALL, RETURN_CALL_INDIRECT]) ENDS[op] = 2;
+
+export class BodyRewriter {
+  private readonly out = new ByteWriter(1024);
+  private readonly seg = new ByteWriter(1024);
+  private scratch64 = 0;
+  private scratch32 = 0;
+
+  constructor(private readonly ctx: BodyContext) {}
+
+  /**
+   * Rewrites `body` (of a function with `paramCount` parameters) and appends it, size-prefixed, to
+   * `dest`. Returns the offset of the body (after the size) in `dest`.
+   */
+  rewrite(body: FunctionBody, paramCount: number, dest: ByteWriter, trace?: BodyTrace): number {
+    const { ctx, out, seg } = this;
+    const bytes = ctx.bytes;
+    let localCount = paramCount;
+    for (const l of body.locals) localCount += l.count;
+    this.scratch64 = localCount;
+    this.scratch32 = localCount + 1;
+    out.len = 0;
+    seg.len = 0;
+
+    const r = new ByteReader(bytes, body.codeStart, body.body.end);
+    const end = body.body.end;
+    let cost = 1; // function entry
+    let dead = false;
+    let depth = 0; // nesting of blocks inside the function body
+    let deadDepth = 0;
+    let copyFrom = r.pos; // start of original bytes not yet copied into `seg`
+    // trace bookkeeping: offsets inside `seg` until the segment is placed
+    const segStartIndex = trace ? trace.outOffsets.length : 0;
+    let traceSegStart = segStartIndex;
+
+    while (r.pos < end) {
+      const at = r.pos;
+      const op = bytes[r.pos++]!;
+      let opCost: number;
+      let sub = -1;
+      if (trace) {
+        trace.outOffsets.push(seg.len + (at - copyFrom));
+      }
+      const t = op >= PREFIX_FC ? prefixTable(op) : undefined;
+      if (t) {
+        sub = r.u32();
+        const kind = sub < t.imm.length ? t.imm[sub]! : INVALID;
+        if (kind === INVALID) r.fail(`unknown opcode 0x${op.toString(16)} ${sub}`, at);
+        skipImmediates(r, kind);
+        opCost = 1;
+        if (op === PREFIX_FC && FC_BULK.has(sub) && ctx.fuel) {
+          // n (elements or bytes) is on top of the stack: refuse when it exceeds the fuel left,
+          // charge it after the operator succeeded (a trapping bulk operator touched nothing).
+          seg.bytes(bytes, copyFrom, at);
+          this.bulkCheck();
+          seg.bytes(bytes, at, r.pos);
+          this.bulkCharge();
+          copyFrom = r.pos;
+        }
+      } else {
+        const kind = SINGLE.imm[op]!;
+        if (kind === INVALID) r.fail(`unknown opcode 0x${op.toString(16)}`, at);
+        opCost = COST[op]!;
+        if (op === GLOBAL_GET || op === GLOBAL_SET) {
+          const idx = r.u32();
+          if (idx >= ctx.importedGlobals && ctx.globalShift !== 0) {
+            seg.bytes(bytes, copyFrom, at);
+            seg.byte(op).u32(idx + ctx.globalShift);
+            copyFrom = r.pos;
+          }
+        } else if (op === MEMORY_GROW && ctx.growFunc >= 0) {
+          r.skipLeb(5);
+          seg.bytes(bytes, copyFrom, at);
+          seg.byte(CALL).u32(ctx.growFunc);
+          copyFrom = r.pos;
+        } else if ((op === CALL || op === CALL_INDIRECT) && ctx.depth) {
+          skipImmediates(r, kind);
+          seg.bytes(bytes, copyFrom, at);
+          this.depthEnter();
+          copyFrom = at;
+        } else {
+          skipImmediates(r, kind);
+        }
+      }
+
+      if (!dead) cost += opCost;
+      if (trace) {
+        trace.costThrough.push(dead ? 0 : cost);
+      }
+
+      if (op === BLOCK || op === LOOP || op === IF) depth++;
+      const ends = t ? 0 : ENDS[op]!;
+      if (ends === 0) continue;
+
+      // The segment ends with this instruction: place its charge, then its code.
+      seg.bytes(bytes, copyFrom, r.pos);
+      copyFrom = r.pos;
+      if (!dead && ctx.fuel && cost > 0) this.charge(cost);
+      if (trace) {
+        const base = out.len;
+        for (let i = traceSegStart; i < trace.outOffsets.length; i++) {
+          trace.outOffsets[i]! += base;
+          trace.segmentCost.push(dead ? 0 : cost);
+        }
+        traceSegStart = trace.outOffsets.length;
+      }
+      out.bytes(seg.buf, 0, seg.len);
+      seg.len = 0;
+      cost = 0;
+
+      if ((op === CALL || op === CALL_INDIRECT) && ctx.depth) this.depthLeave();
+      if (op === END || op === ELSE) {
+        if (dead && depth === deadDepth) dead = false;
+        if (op === END) depth--;
+      } else if (ends === 2 && !dead) {
+        dead = true;
+        deadDepth = depth;
+      }
+    }
+    if (seg.len !== 0 || copyFrom !== end) r.fail('function body does not end with `end`', end);
+
+    // locals: the originals, then the two scratch locals (i64 for fuel, i32 for depth and bulk sizes)
+    const localsBytes = localsWithScratch(body);
+    dest.u32(localsBytes.length + out.len);
+    const bodyStart = dest.len;
+    dest.bytes(localsBytes);
+    dest.bytes(out.buf, 0, out.len);
+    if (trace) for (let i = segStartIndex; i < trace.outOffsets.length; i++) trace.outOffsets[i]! += localsBytes.length;
+    return bodyStart;
+  }
+
+  /** fuel -= cost; trap (flagged out of fuel) when it went negative. */
+  private charge(cost: number): void {
+    const { out, ctx } = this;
+    out.byte(GLOBAL_GET).u32(ctx.gFuel);
+    out.byte(0x42).s64(BigInt(cost)); // i64.const
+    out.byte(0x7d); // i64.sub
+    out.byte(0x22).u32(this.scratch64); // local.tee
+    out.byte(GLOBAL_SET).u32(ctx.gFuel);
+    out.byte(0x20).u32(this.scratch64); // local.get
+    out.byte(0x42).byte(0); // i64.const 0
+    out.byte(0x53); // i64.lt_s
+    this.trapIf(out, MeterFlag.outOfFuel);
+  }
+
+  /** `if` (condition on the stack) set `flag` and trap. */
+  private trapIf(w: ByteWriter, flag: number): void {
+    const { ctx } = this;
+    w.byte(IF).byte(0x40);
+    w.byte(GLOBAL_GET).u32(ctx.gFlags);
+    w.byte(0x41).s32(flag); // i32.const
+    w.byte(0x72); // i32.or
+    w.byte(GLOBAL_SET).u32(ctx.gFlags);
+    w.byte(UNREACHABLE);
+    w.byte(END);
+  }
+
+  /** Before a call: depth -= 1, trap (flagged stack overflow) when no depth was left. */
+  private depthEnter(): void {
+    const { seg, ctx } = this;
+    seg.byte(GLOBAL_GET).u32(ctx.gDepth);
+    seg.byte(0x41).byte(1); // i32.const 1
+    seg.byte(0x6b); // i32.sub
+    seg.byte(0x22).u32(this.scratch32); // local.tee
+    seg.byte(GLOBAL_SET).u32(ctx.gDepth);
+    seg.byte(0x20).u32(this.scratch32);
+    seg.byte(0x41).byte(0);
+    seg.byte(0x48); // i32.lt_s
+    this.trapIf(seg, MeterFlag.stackOverflow);
+  }
+
+  /** After a call returned: depth += 1. */
+  private depthLeave(): void {
+    const { out, ctx } = this;
+    out.byte(GLOBAL_GET).u32(ctx.gDepth);
+    out.byte(0x41).byte(1);
+    out.byte(0x6a); // i32.add
+    out.byte(GLOBAL_SET).u32(ctx.gDepth);
+  }
+
+  /** n on the stack: trap (out of fuel) when n exceeds the fuel left; keeps n in the i32 scratch. */
+  private bulkCheck(): void {
+    const { seg, ctx } = this;
+    seg.byte(0x22).u32(this.scratch32); // local.tee n
+    seg.byte(0xad); // i64.extend_i32_u
+    seg.byte(GLOBAL_GET).u32(ctx.gFuel);
+    seg.byte(0x55); // i64.gt_s
+    this.trapIf(seg, MeterFlag.outOfFuel);
+    seg.byte(0x20).u32(this.scratch32); // local.get n
+  }
+
+  /** fuel -= n (after the bulk operator). */
+  private bulkCharge(): void {
+    const { seg, ctx } = this;
+    seg.byte(GLOBAL_GET).u32(ctx.gFuel);
+    seg.byte(0x20).u32(this.scratch32);
+    seg.byte(0xad);
+    seg.byte(0x7d); // i64.sub
+    seg.byte(GLOBAL_SET).u32(ctx.gFuel);
+  }
+}
+
+function localsWithScratch(body: FunctionBody): Uint8Array {
+  const w = new ByteWriter(16 + body.locals.length * 3);
+  w.u32(body.locals.length + 2);
+  for (const l of body.locals) w.u32(l.count).byte(l.type);
+  w.u32(1).byte(0x7e);
+  w.u32(1).byte(0x7f);
+  return w.finish();
+}

@@ -1,0 +1,33 @@
+/**
+ * Where the WebAssembly core spec test scripts live (`../shared/wasm-spec` beside the repository, see
+ * its README: one folder per script, `<name>/<name>.json` plus the modules it references) and which
+ * scripts there are.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: the nearest folder above this file that holds a package.json. */
+export function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+}
+
+/** `<repo root>/../shared/wasm-spec`, or undefined when it is absent. */
+export function specRoot(): string | undefined {
+  const dir = path.resolve(repoRoot(), '../shared/wasm-spec');
+  return existsSync(dir) && statSync(dir).isDirectory() ? dir : undefined;
+}
+
+/** Absolute folders of every script under `root` (folders holding `<name>/<name>.json`), sorted by name. */
+export function listScripts(root: string): string[] {
+  return readdirSync(root)
+    .filter((name) => existsSync(path.join(root, name, `${name}.json`)))
+    .sort()
+    .map((name) => path.join(root, name));
+}
