@@ -1,0 +1,65 @@
+/** The shared meter of one execution: the globals every instrumented module imports. */
+import { METER_GLOBALS, METER_MODULE, MeterFlag } from '../wasm/meter-abi.js';
+import { HostOutOfFuel } from './errors.js';
+
+export class Meter {
+  readonly fuel: WebAssembly.Global;
+  readonly depth: WebAssembly.Global;
+  readonly pages: WebAssembly.Global;
+  readonly flags: WebAssembly.Global;
+
+  constructor(
+    readonly fuelLimit: bigint,
+    maxDepth: number,
+    pageBudget: number,
+  ) {
+    this.fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, fuelLimit);
+    this.depth = new WebAssembly.Global({ value: 'i32', mutable: true }, maxDepth);
+    this.pages = new WebAssembly.Global({ value: 'i32', mutable: true }, pageBudget);
+    this.flags = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
+  }
+
+  imports(): WebAssembly.ModuleImports {
+    return {
+      [METER_GLOBALS.fuel]: this.fuel,
+      [METER_GLOBALS.depth]: this.depth,
+      [METER_GLOBALS.pages]: this.pages,
+      [METER_GLOBALS.flags]: this.flags,
+    };
+  }
+
+  get importObject(): Record<string, WebAssembly.ModuleImports> {
+    return { [METER_MODULE]: this.imports() };
+  }
+
+  flag(bit: number): boolean {
+    return ((this.flags.value as number) & bit) !== 0;
+  }
+
+  get outOfFuel(): boolean {
+    return this.flag(MeterFlag.outOfFuel) || (this.fuel.value as bigint) < 0n;
+  }
+
+  /** Fuel consumed so far (the limit once exhausted). */
+  consumed(): bigint {
+    const left = this.fuel.value as bigint;
+    return left < 0n ? this.fuelLimit : this.fuelLimit - left;
+  }
+
+  /** Host-side charge (bytes copied by the host): out of fuel ends the execution. */
+  charge(n: number): void {
+    if (n <= 0) return;
+    const left = (this.fuel.value as bigint) - BigInt(n);
+    if (left < 0n) {
+      this.fuel.value = -1n;
+      this.flags.value = (this.flags.value as number) | MeterFlag.outOfFuel;
+      throw new HostOutOfFuel();
+    }
+    this.fuel.value = left;
+  }
+
+  /** Gives back fuel charged up front for operators a trap kept from running. */
+  refund(n: number): void {
+    if (n > 0) this.fuel.value = (this.fuel.value as bigint) + BigInt(n);
+  }
+}

@@ -1,0 +1,85 @@
+/** Turning what an execution threw into an outcome kind and a message (DESIGN §3). */
+import { MeterFlag } from '../wasm/meter-abi.js';
+import { HostOutOfFuel, HostPanic, HostTrap } from './errors.js';
+import type { Meter } from './meter.js';
+
+export type OutcomeKind = 'out_of_fuel' | 'memory_limit' | 'stack_overflow' | 'trap' | 'panic' | 'timeout';
+
+export interface Outcome {
+  kind: OutcomeKind;
+  message: string;
+}
+
+/** V8's trap messages → the spec's (and wasmtime's) wording, which contract authors search for. */
+const TRAP_MESSAGES: Array<[RegExp, string]> = [
+  [/^unreachable/, 'wasm `unreachable` instruction executed'],
+  [/^divide by zero|^remainder by zero/, 'integer divide by zero'],
+  [/^divide result unrepresentable/, 'integer overflow'],
+  [/^float unrepresentable in integer range/, 'invalid conversion to integer'],
+  [/^memory access out of bounds/, 'out of bounds memory access'],
+  [/^operation does not support unaligned accesses/, 'misaligned memory access'],
+  [/^table index is out of bounds/, 'undefined element: out of bounds table access'],
+  [/^null function or function signature mismatch|^function signature mismatch/, 'indirect call to a null element or with a mismatched signature'],
+  [/^invalid index into function table/, 'undefined element'],
+  [/^dereferencing a null pointer/, 'null reference'],
+  [/^data segment/, 'out of bounds memory access (data segment)'],
+  [/^element segment|^table access/, 'out of bounds table access (element segment)'],
+];
+
+export function trapMessage(v8Message: string): string {
+  for (const [re, text] of TRAP_MESSAGES) if (re.test(v8Message)) return text;
+  return v8Message;
+}
+
+function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /call stack size/i.test(e.message);
+}
+
+/** Classifies an error thrown by instantiation or the call. Unknown errors are bugs: rethrown. */
+export function classify(e: unknown, meter: Meter, memoryLimitBytes: number): Outcome {
+  if (meter.flag(MeterFlag.outOfFuel) || e instanceof HostOutOfFuel) {
+    return { kind: 'out_of_fuel', message: `all fuel consumed: the limit is ${meter.fuelLimit}` };
+  }
+  if (meter.flag(MeterFlag.stackOverflow)) return { kind: 'stack_overflow', message: 'call stack exhausted: call depth limit reached' };
+  if (isStackOverflow(e)) return { kind: 'stack_overflow', message: 'call stack exhausted: engine stack limit reached' };
+  if (e instanceof HostPanic) return { kind: 'panic', message: e.message };
+  if (e instanceof HostTrap) return { kind: 'trap', message: e.message };
+  if (e instanceof WebAssembly.RuntimeError) {
+    const message = trapMessage(e.message);
+    if (meter.flag(MeterFlag.growRefused)) {
+      return { kind: 'memory_limit', message: `memory limit of ${memoryLimitBytes} bytes reached (memory.grow refused), then: ${message}` };
+    }
+    return { kind: 'trap', message };
+  }
+  if (e instanceof RangeError && /memory/i.test(e.message)) {
+    return { kind: 'memory_limit', message: `memory could not be allocated: ${e.message}` };
+  }
+  throw e;
+}
+
+/** The top wasm frame of a trap: module name (as written by the instrumenter), function index, byte offset. */
+export interface TrapSite {
+  module: string;
+  func: number;
+  offset: number;
+}
+
+const FRAME = /wasm:\/\/wasm\/([^:\s]*?)-[0-9a-f]+:wasm-function\[(\d+)\]:0x([0-9a-f]+)/;
+
+export function trapSite(e: unknown): TrapSite | null {
+  if (!(e instanceof Error)) return null;
+  // Read the raw V8 frames, whatever formatter the embedding may have installed.
+  const prev = Error.prepareStackTrace;
+  let text: string | undefined;
+  Error.prepareStackTrace = (_err, sites) => sites.map((s) => String(s)).join('\n');
+  try {
+    text = e.stack;
+  } finally {
+    Error.prepareStackTrace = prev;
+  }
+  if (typeof text !== 'string') return null;
+  const firstFrame = text.split('\n').find((l) => l.includes('wasm://') || l.includes('file:') || l.includes('node:'));
+  const m = firstFrame ? FRAME.exec(firstFrame) : null;
+  if (!m) return null;
+  return { module: m[1]!, func: Number(m[2]), offset: parseInt(m[3]!, 16) };
+}

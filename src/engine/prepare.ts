@@ -1,0 +1,138 @@
+/**
+ * Preparing a module once for many executions: validate, check policy, instrument, compile.
+ * The result is structured-cloneable (WebAssembly.Module and plain data), so it can be handed to
+ * worker threads; the original bytes live in a SharedArrayBuffer so that hand-over copies nothing.
+ */
+import { createHash } from 'node:crypto';
+import { instrumentModule, INSTRUMENTATION_VERSION } from '../wasm/instrument.js';
+import { WasmFormatError } from '../wasm/leb.js';
+import { type FuncType, type KindName, type WasmModule, funcTypeOf } from '../wasm/module.js';
+import { type Policy, checkPolicy } from '../wasm/policy.js';
+import { readModule } from '../wasm/reader.js';
+import { invalidModule, policyViolation } from './errors.js';
+
+export interface InstrumentSettings {
+  /** Declared memory maxima are lowered to this (the configured memory ceiling), in pages. */
+  maxMemoryPages: number;
+  /** Declared table maxima are lowered to this. */
+  maxTableElements: number;
+}
+
+export interface ImportInfo {
+  module: string;
+  name: string;
+  kind: KindName;
+  /** For functions. */
+  type?: FuncType;
+}
+
+export interface ExportInfo {
+  name: string;
+  kind: KindName;
+  type?: FuncType;
+}
+
+export interface ModuleInfo {
+  hash: string;
+  bytes: number;
+  imports: ImportInfo[];
+  exports: ExportInfo[];
+  /** Initial pages of the module's own memory (0 when it defines none). */
+  memoryPages: number;
+  /** Text of the `ffi` custom section, or null. */
+  ffi: string | null;
+}
+
+export interface PreparedModule {
+  info: ModuleInfo;
+  /** The original bytes (SharedArrayBuffer-backed): traps are mapped back to them for exact fuel. */
+  original: Uint8Array;
+  compiled: WebAssembly.Module;
+  /** Name written into the instrumented module; V8 stack traces carry it. */
+  name: string;
+  /** Offsets of each defined function's body in the instrumented bytes. */
+  bodyStarts: Uint32Array;
+  importedFuncs: number;
+  settingsKey: string;
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function settingsKey(s: InstrumentSettings): string {
+  return `v${INSTRUMENTATION_VERSION}:m${s.maxMemoryPages}:t${s.maxTableElements}`;
+}
+
+/** The module's structure, or `invalid_module` naming what is wrong. */
+export function inspect(bytes: Uint8Array): { module: WasmModule; info: ModuleInfo } {
+  if (!WebAssembly.validate(bytes as BufferSource)) {
+    let why = 'not a valid WebAssembly module';
+    try {
+      new WebAssembly.Module(bytes as BufferSource);
+    } catch (e) {
+      why = (e as Error).message.replace(/^WebAssembly\.Module\(\): /, '');
+    }
+    throw invalidModule(why);
+  }
+  let module: WasmModule;
+  try {
+    module = readModule(bytes);
+  } catch (e) {
+    if (e instanceof WasmFormatError) throw invalidModule(e.message);
+    throw e;
+  }
+  return { module, info: describe(module, sha256Hex(bytes)) };
+}
+
+export function describe(m: WasmModule, hash: string): ModuleInfo {
+  const imports: ImportInfo[] = m.imports.map((i) => ({
+    module: i.module,
+    name: i.name,
+    kind: i.kind,
+    ...(i.kind === 'func' ? { type: m.types[i.typeIndex] } : {}),
+  }));
+  const exports: ExportInfo[] = m.exports.map((e) => ({
+    name: e.name,
+    kind: e.kind,
+    ...(e.kind === 'func' ? { type: funcTypeOf(m, e.index) } : {}),
+  }));
+  const ffiSection = m.customs.find((c) => c.name === 'ffi');
+  let ffi: string | null = null;
+  if (ffiSection) {
+    // the payload after the section name
+    const nameLen = 'ffi'.length + 1;
+    ffi = new TextDecoder().decode(m.bytes.subarray(ffiSection.start + nameLen, ffiSection.end));
+  }
+  return { hash, bytes: m.bytes.length, imports, exports, memoryPages: m.memories[0]?.min ?? 0, ffi };
+}
+
+export function prepare(bytes: Uint8Array, settings: InstrumentSettings, policy: Policy): PreparedModule {
+  const { module, info } = inspect(bytes);
+  const violation = checkPolicy(module, policy);
+  if (violation) throw policyViolation(violation);
+  const name = `m${info.hash.slice(0, 16)}`;
+  const out = instrumentModule(module, {
+    moduleName: name,
+    maxMemoryPages: settings.maxMemoryPages,
+    maxTableElements: settings.maxTableElements,
+  });
+  let compiled: WebAssembly.Module;
+  try {
+    compiled = new WebAssembly.Module(out.bytes as BufferSource);
+  } catch (e) {
+    // The original validated, so this is a limit of the engine (e.g. too many locals once metered).
+    throw policyViolation(`module cannot be metered: ${(e as Error).message}`);
+  }
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  shared.set(bytes);
+  return {
+    info,
+    original: shared,
+    compiled,
+    name,
+    bodyStarts: out.bodyStarts,
+    importedFuncs: out.importedFuncs,
+    settingsKey: settingsKey(settings),
+  };
+}
