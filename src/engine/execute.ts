@@ -11,7 +11,7 @@ import type { InstrumentSettings, ModuleInfo, PreparedModule } from './prepare.j
 import { unexecutedFuel } from './refund.js';
 import { type JsonValue, checkSignatureSupported, fromWasmResults, toWasmArgs } from './values.js';
 import { type FuncType, formatFuncType, sameFuncType } from '../wasm/module.js';
-import { METER_MODULE } from '../wasm/meter-abi.js';
+import { HOOK_EXPORTS, METER_MODULE } from '../wasm/meter-abi.js';
 
 export const PAGE = 65536;
 
@@ -136,13 +136,17 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
     };
   } else {
     const meterImports = meter.imports();
-    const memOf = (i: WebAssembly.Instance | undefined) => i?.exports.memory as WebAssembly.Memory | undefined;
+    const memOf = (i: WebAssembly.Instance | undefined) => {
+      const m = i?.exports[HOOK_EXPORTS.memory];
+      return m instanceof WebAssembly.Memory ? m : undefined;
+    };
     try {
       if (library) {
         libInstance = new WebAssembly.Instance(library.compiled, {
           host: hostImports(host, () => memOf(libInstance)),
           [METER_MODULE]: meterImports,
         });
+        runStart(libInstance);
       }
       const imports: WebAssembly.Imports = {
         host: hostImports(host, () => memOf(contractInstance)),
@@ -150,6 +154,7 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
       };
       if (c.bridge.wires.length) imports[c.namespace] = bridgeImports(c.bridge, libInstance!, () => contractInstance, meter, stats);
       contractInstance = new WebAssembly.Instance(contract.compiled, imports);
+      runStart(contractInstance);
       t1 = performance.now();
       const fn = contractInstance.exports[c.entry] as (...a: unknown[]) => unknown;
       const raw = fn(...c.args);
@@ -189,6 +194,12 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
   };
 }
 
+/** Start functions run right after instantiation (deferred by the instrumenter so host calls see the instance). */
+function runStart(i: WebAssembly.Instance): void {
+  const start = i.exports[HOOK_EXPORTS.start];
+  if (typeof start === 'function') start();
+}
+
 function refundTrap(e: unknown, input: ExecuteInput, config: EngineConfig, meter: Meter): void {
   const site = trapSite(e);
   if (!site) return;
@@ -208,7 +219,7 @@ function memoryReport(
   const grown = initialPages > capPages ? 0 : Math.max(0, capPages - initialPages - (meter.pages.value as number));
   const one = (p: PreparedModule, i: WebAssembly.Instance | undefined): ModuleMemory => {
     const initialBytes = p.info.memoryPages * PAGE;
-    const mem = i?.exports.memory;
+    const mem = i?.exports[HOOK_EXPORTS.memory];
     const peakBytes = mem instanceof WebAssembly.Memory ? mem.buffer.byteLength : initialBytes;
     return { initialBytes, peakBytes };
   };
@@ -223,3 +234,35 @@ function memoryReport(
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** The body for a run stopped by the wall-clock backstop (its real fuel use is unknown: the limit is reported). */
+export function timeoutResult(input: ExecuteInput, timings: { queueMs?: number; prepareMs?: number; executeMs: number }): ExecutionResult {
+  const { contract, library, limits } = input;
+  const mem = (p: PreparedModule) => ({ initialBytes: p.info.memoryPages * PAGE, peakBytes: p.info.memoryPages * PAGE });
+  const initial = (contract.info.memoryPages + (library?.info.memoryPages ?? 0)) * PAGE;
+  const totalMs = (timings.queueMs ?? 0) + (timings.prepareMs ?? 0) + timings.executeMs;
+  return {
+    ok: false,
+    result: null,
+    error: { kind: 'timeout', message: `execution stopped after ${limits.timeoutMs} ms (wall clock)` },
+    fuel: { limit: limits.fuel, consumed: limits.fuel, remaining: 0 },
+    memory: {
+      limitBytes: limits.memoryBytes,
+      peakBytes: initial,
+      modules: { contract: mem(contract), ...(library ? { library: mem(library) } : {}) },
+    },
+    logs: [],
+    modules: {
+      contract: { hash: contract.info.hash, bytes: contract.info.bytes },
+      ...(library ? { library: { hash: library.info.hash, bytes: library.info.bytes } } : {}),
+    },
+    link: { mode: 'bridge', calls: 0, bytesCopied: 0 },
+    timings: {
+      queueMs: round(timings.queueMs ?? 0),
+      prepareMs: round(timings.prepareMs ?? 0),
+      instantiateMs: 0,
+      executeMs: round(timings.executeMs),
+      totalMs: round(totalMs),
+    },
+  };
+}

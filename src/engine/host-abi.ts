@@ -58,7 +58,7 @@ export class HostState {
 
 /** Bytes `[ptr, ptr+len)` of `memory`, or a trap naming the host function. */
 export function memorySlice(memory: WebAssembly.Memory | undefined, ptr: number, len: number, fn: string): Uint8Array {
-  if (!memory) throw new HostTrap(`host.${fn} needs the module to export its memory as \`memory\``);
+  if (!memory) throw new HostTrap(`host.${fn} needs a linear memory, and the calling module has none`);
   const p = ptr >>> 0;
   const n = len >>> 0;
   const size = memory.buffer.byteLength;

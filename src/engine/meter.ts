@@ -43,7 +43,8 @@ export class Meter {
   /** Fuel consumed so far (the limit once exhausted). */
   consumed(): bigint {
     const left = this.fuel.value as bigint;
-    return left < 0n ? this.fuelLimit : this.fuelLimit - left;
+    // a bulk operator refused up front flags out-of-fuel without spending: report the limit all the same
+    return left < 0n || this.flag(MeterFlag.outOfFuel) ? this.fuelLimit : this.fuelLimit - left;
   }
 
   /** Host-side charge (bytes copied by the host): out of fuel ends the execution. */

@@ -43,16 +43,16 @@ export function classify(e: unknown, meter: Meter, memoryLimitBytes: number): Ou
   if (meter.flag(MeterFlag.stackOverflow)) return { kind: 'stack_overflow', message: 'call stack exhausted: call depth limit reached' };
   if (isStackOverflow(e)) return { kind: 'stack_overflow', message: 'call stack exhausted: engine stack limit reached' };
   if (e instanceof HostPanic) return { kind: 'panic', message: e.message };
-  if (e instanceof HostTrap) return { kind: 'trap', message: e.message };
-  if (e instanceof WebAssembly.RuntimeError) {
-    const message = trapMessage(e.message);
+  if (e instanceof HostTrap || e instanceof WebAssembly.RuntimeError) {
+    const message = e instanceof HostTrap ? e.message : trapMessage((e as Error).message);
+    // a refused grow explains the trap that follows it (e.g. Rust's allocation-failure abort)
     if (meter.flag(MeterFlag.growRefused)) {
       return { kind: 'memory_limit', message: `memory limit of ${memoryLimitBytes} bytes reached (memory.grow refused), then: ${message}` };
     }
     return { kind: 'trap', message };
   }
-  if (e instanceof RangeError && /memory/i.test(e.message)) {
-    return { kind: 'memory_limit', message: `memory could not be allocated: ${e.message}` };
+  if (e instanceof RangeError && /memory/i.test((e as Error).message)) {
+    return { kind: 'memory_limit', message: `memory could not be allocated: ${(e as Error).message}` };
   }
   throw e;
 }

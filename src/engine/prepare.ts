@@ -4,7 +4,7 @@
  * worker threads; the original bytes live in a SharedArrayBuffer so that hand-over copies nothing.
  */
 import { createHash } from 'node:crypto';
-import { instrumentModule, INSTRUMENTATION_VERSION } from '../wasm/instrument.js';
+import { instrumentModule, INSTRUMENTATION_VERSION, ReservedNameError } from '../wasm/instrument.js';
 import { WasmFormatError } from '../wasm/leb.js';
 import { type FuncType, type KindName, type WasmModule, funcTypeOf } from '../wasm/module.js';
 import { type Policy, checkPolicy } from '../wasm/policy.js';
@@ -112,11 +112,18 @@ export function prepare(bytes: Uint8Array, settings: InstrumentSettings, policy:
   const violation = checkPolicy(module, policy);
   if (violation) throw policyViolation(violation);
   const name = `m${info.hash.slice(0, 16)}`;
-  const out = instrumentModule(module, {
-    moduleName: name,
-    maxMemoryPages: settings.maxMemoryPages,
-    maxTableElements: settings.maxTableElements,
-  });
+  let out;
+  try {
+    out = instrumentModule(module, {
+      moduleName: name,
+      maxMemoryPages: settings.maxMemoryPages,
+      maxTableElements: settings.maxTableElements,
+      hostHooks: true,
+    });
+  } catch (e) {
+    if (e instanceof ReservedNameError || e instanceof WasmFormatError) throw policyViolation(`module cannot be metered: ${e.message}`);
+    throw e;
+  }
   let compiled: WebAssembly.Module;
   try {
     compiled = new WebAssembly.Module(out.bytes as BufferSource);

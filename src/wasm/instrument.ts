@@ -8,7 +8,7 @@
  * A standalone variant defines the globals inside the module instead and exports `__fuel`.
  */
 import { ByteReader, ByteWriter } from './leb.js';
-import { METER_GLOBALS, METER_MODULE, MeterFlag } from './meter-abi.js';
+import { HOOK_EXPORTS, METER_GLOBALS, METER_MODULE, MeterFlag } from './meter-abi.js';
 import {
   type FuncType,
   type Import,
@@ -49,7 +49,11 @@ export interface InstrumentOptions {
   moduleName?: string;
   /** Define the meter inside the module (initial fuel and depth) and export the fuel as `__fuel`. */
   standalone?: { fuel: bigint; depth: number };
+  /** Export the start function (instead of running it at instantiation) and memory 0 under `HOOK_EXPORTS`. */
+  hostHooks?: boolean;
 }
+
+export class ReservedNameError extends Error {}
 
 export interface Instrumented {
   bytes: Uint8Array;
@@ -185,11 +189,17 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     }
   }
 
-  if (ctx.globalShift || o.standalone) {
+  const hasMemory = m.memories.length > 0 || m.imports.some((i) => i.kind === 'memory');
+  if (ctx.globalShift || o.standalone || o.hostHooks) {
     const exports = m.exports.map((e) => (e.kind === 'global' ? { ...e, index: shift(e.index) } : e));
-    if (o.standalone) {
-      if (exports.some((e) => e.name === '__fuel')) throw new Error('module already exports `__fuel`');
-      exports.push({ name: '__fuel', kind: 'global', index: ctx.gFuel });
+    const add = (name: string, kind: 'func' | 'global' | 'memory', index: number) => {
+      if (exports.some((e) => e.name === name)) throw new ReservedNameError(`the export name \`${name}\` is reserved`);
+      exports.push({ name, kind, index });
+    };
+    if (o.standalone) add('__fuel', 'global', ctx.gFuel);
+    if (o.hostHooks) {
+      if (m.start !== null) add(HOOK_EXPORTS.start, 'func', m.start);
+      if (hasMemory) add(HOOK_EXPORTS.memory, 'memory', 0);
     }
     out.set(SectionId.export, encodeExports(exports));
   }
@@ -219,7 +229,8 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   }
   out.set(SectionId.code, code.finish());
 
-  const result = assembleWithNames(m, out, o.moduleName, ctx);
+  const sections = o.hostHooks && m.start !== null ? { ...m, sections: m.sections.filter((s) => s.id !== SectionId.start) } : m;
+  const result = assembleWithNames(sections, out, o.moduleName, ctx);
   const codeStart = payloadStart(result, SectionId.code);
   for (let i = 0; i < bodyStarts.length; i++) bodyStarts[i]! += codeStart;
   return { bytes: result, bodyStarts, importedFuncs };

@@ -21,3 +21,12 @@ export const MeterFlag = {
   stackOverflow: 2,
   growRefused: 4,
 } as const;
+
+/**
+ * Exports the engine adds (option `hostHooks`): the start function, deferred so that host functions
+ * called from it see a finished instance, and memory 0, so the host reaches it even when unexported.
+ */
+export const HOOK_EXPORTS = {
+  start: '__meter_start',
+  memory: '__meter_memory',
+} as const;

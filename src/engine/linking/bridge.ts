@@ -146,46 +146,46 @@ function hop(decl: FfiDecl, target: Fn, lib: WebAssembly.Exports, contract: () =
   const name = decl.name;
   return (...args: unknown[]) => {
     stats.calls++;
-    const c = contract()!.exports;
+    const instance = contract();
+    // unreachable in practice: start functions are deferred until the instance exists
+    if (!instance) throw new HostTrap(`\`${name}\` copies bytes and cannot be called before the contract is instantiated`);
+    const c = instance.exports;
     const cMemory = c.memory as WebAssembly.Memory;
     const callArgs: unknown[] = [];
     const toFree: Array<[number, number]> = [];
     let a = 0;
-    {
-      for (const p of decl.params) {
-        if (p !== 'bytes') {
-          callArgs.push(args[a++]);
-          continue;
-        }
-        const ptr = args[a++] as number;
-        const len = args[a++] as number;
-        const n = len >>> 0;
-        memorySlice(cMemory, ptr, n, `${name} (bytes argument)`); // bounds check before allocating
-        const dst = libAlloc(n, 1) >>> 0;
-        if (dst === 0 && n > 0) throw new HostTrap(`library alloc(${n}, 1) failed for \`${name}\``);
-        toFree.push([dst, n]);
-        meter.charge(n);
-        // both views taken after alloc: it may have grown (and so detached) the library memory
-        memorySlice(libMemory, dst, n, `${name} (library alloc result)`).set(memorySlice(cMemory, ptr, n, name));
-        stats.bytesCopied += n;
-        callArgs.push(dst, n);
+    for (const p of decl.params) {
+      if (p !== 'bytes') {
+        callArgs.push(args[a++]);
+        continue;
       }
-      const result = target(...callArgs);
-      // freed only after a normal return: after a trap the execution is over anyway
-      for (const [p, n] of toFree) libDealloc(p, n, 1);
-      if (decl.result !== 'bytes') return result;
-      const packed = BigInt.asUintN(64, result as bigint);
-      const len = Number(packed >> 32n);
-      const ptr = Number(packed & 0xffffffffn);
-      memorySlice(libMemory, ptr, len, `${name} (bytes result)`);
-      const cAlloc = c.alloc as (size: number, align: number) => number;
-      const dst = cAlloc(len, 1) >>> 0;
-      if (dst === 0 && len > 0) throw new HostTrap(`contract alloc(${len}, 1) failed for the result of \`${name}\``);
-      meter.charge(len);
-      memorySlice(cMemory, dst, len, `${name} (contract alloc result)`).set(memorySlice(libMemory, ptr, len, name));
-      stats.bytesCopied += len;
-      libDealloc(ptr, len, 1);
-      return (BigInt(len) << 32n) | BigInt(dst);
+      const ptr = args[a++] as number;
+      const n = (args[a++] as number) >>> 0;
+      memorySlice(cMemory, ptr, n, `${name} (bytes argument)`); // bounds check before allocating
+      const dst = libAlloc(n, 1) >>> 0;
+      if (dst === 0 && n > 0) throw new HostTrap(`library alloc(${n}, 1) failed for \`${name}\``);
+      toFree.push([dst, n]);
+      meter.charge(n);
+      // both views taken after alloc: it may have grown (and so detached) the library memory
+      memorySlice(libMemory, dst, n, `${name} (library alloc result)`).set(memorySlice(cMemory, ptr, n, name));
+      stats.bytesCopied += n;
+      callArgs.push(dst, n);
     }
+    const result = target(...callArgs);
+    // freed only after a normal return: after a trap the execution is over anyway
+    for (const [p, n] of toFree) libDealloc(p, n, 1);
+    if (decl.result !== 'bytes') return result;
+    const packed = BigInt.asUintN(64, result as bigint);
+    const len = Number(packed >> 32n);
+    const ptr = Number(packed & 0xffffffffn);
+    memorySlice(libMemory, ptr, len, `${name} (bytes result)`);
+    const cAlloc = c.alloc as (size: number, align: number) => number;
+    const dst = cAlloc(len, 1) >>> 0;
+    if (dst === 0 && len > 0) throw new HostTrap(`contract alloc(${len}, 1) failed for the result of \`${name}\``);
+    meter.charge(len);
+    memorySlice(cMemory, dst, len, `${name} (contract alloc result)`).set(memorySlice(libMemory, ptr, len, name));
+    stats.bytesCopied += len;
+    libDealloc(ptr, len, 1);
+    return (BigInt(len) << 32n) | BigInt(dst);
   };
 }

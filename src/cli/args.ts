@@ -1,0 +1,156 @@
+/**
+ * Command-line parsing and validation (node's util.parseArgs), with no file access: every mistake is
+ * a `bad_request` RequestError whose message names the option, as the service would answer it.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_LIMITS, MAX_LIMITS } from '../engine/defaults.js';
+import { badRequest } from '../engine/errors.js';
+import type { Limits } from '../engine/execute.js';
+
+export const HELP = Symbol('help');
+
+export type InputSource = { kind: 'none' } | { kind: 'hex'; bytes: Uint8Array } | { kind: 'file'; path: string };
+
+export interface RunArgs {
+  contract: string;
+  lib: string | null;
+  mode: 'bridge' | 'shared';
+  namespace: string | undefined;
+  /** Path of a file with FFI declarations. */
+  ffi: string | null;
+  entry: string;
+  args: unknown[];
+  input: InputSource;
+  limits: Limits;
+}
+
+export interface InstrumentArgs {
+  input: string;
+  output: string;
+  fuel: bigint;
+}
+
+export interface InspectArgs {
+  module: string;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+const HELP_OPTION: Options = { help: { type: 'boolean', short: 'h' } };
+
+/** parseArgs in strict mode; a parse error becomes `bad_request` unless `--help` was asked for. */
+function parse(argv: string[], options: Options): { values: Record<string, string | boolean | undefined>; positionals: string[] } | typeof HELP {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { ...options, ...HELP_OPTION }, strict: true, allowPositionals: true });
+  } catch (e) {
+    if (argv.includes('--help') || argv.includes('-h')) return HELP;
+    throw badRequest((e as Error).message.replace(/\s*\n\s*/g, ' '));
+  }
+  if (parsed.values.help) return HELP;
+  return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+}
+
+function onePositional(positionals: string[], what: string, command: string): string {
+  if (positionals.length === 0) throw badRequest(`\`${command}\` needs ${what}`);
+  if (positionals.length > 1) throw badRequest(`\`${command}\` takes only one ${what.replace(/^an? /, '')}, got ${positionals.length} arguments: ${positionals.join(' ')}`);
+  return positionals[0]!;
+}
+
+/** A non-negative decimal integer option (digits only), at most `max`. */
+export function parseCount(text: string, option: string, max: number): number {
+  if (!/^\d+$/.test(text)) throw badRequest(`${option} must be a non-negative integer, got \`${text}\``);
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n > max) throw badRequest(`${option} ${text} is above the ceiling of ${max}`);
+  return n;
+}
+
+export function parseHex(text: string): Uint8Array {
+  const hex = text.startsWith('0x') || text.startsWith('0X') ? text.slice(2) : text;
+  if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) {
+    throw badRequest(`--input-hex must be an even number of hex digits, got \`${text.length > 40 ? `${text.slice(0, 40)}…` : text}\``);
+  }
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+export function parseJsonArgs(text: string): unknown[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw badRequest(`--args is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(v)) throw badRequest(`--args must be a JSON array, e.g. '[1, "-5"]'`);
+  return v;
+}
+
+const RUN_OPTIONS: Options = {
+  lib: { type: 'string' },
+  mode: { type: 'string' },
+  namespace: { type: 'string' },
+  ffi: { type: 'string' },
+  entry: { type: 'string' },
+  args: { type: 'string' },
+  'input-hex': { type: 'string' },
+  'input-file': { type: 'string' },
+  fuel: { type: 'string' },
+  'memory-bytes': { type: 'string' },
+  'timeout-ms': { type: 'string' },
+};
+
+export function parseRunArgs(argv: string[]): RunArgs | typeof HELP {
+  const p = parse(argv, RUN_OPTIONS);
+  if (p === HELP) return p;
+  const v = p.values as Record<string, string | undefined>;
+  const contract = onePositional(p.positionals, 'a CONTRACT.wasm', 'run');
+  const mode = v.mode ?? 'bridge';
+  if (mode !== 'bridge' && mode !== 'shared') throw badRequest(`--mode must be \`bridge\` or \`shared\`, got \`${mode}\``);
+  if (v['input-hex'] !== undefined && v['input-file'] !== undefined) {
+    throw badRequest('give the input either with --input-hex or with --input-file, not both');
+  }
+  const input: InputSource =
+    v['input-hex'] !== undefined
+      ? { kind: 'hex', bytes: parseHex(v['input-hex']) }
+      : v['input-file'] !== undefined
+        ? { kind: 'file', path: v['input-file'] }
+        : { kind: 'none' };
+  const timeoutMs = v['timeout-ms'] === undefined ? DEFAULT_LIMITS.timeoutMs : parseCount(v['timeout-ms'], '--timeout-ms', MAX_LIMITS.timeoutMs);
+  if (timeoutMs === 0) throw badRequest('--timeout-ms must be at least 1');
+  return {
+    contract,
+    lib: v.lib ?? null,
+    mode,
+    namespace: v.namespace,
+    ffi: v.ffi ?? null,
+    entry: v.entry ?? 'main',
+    args: v.args === undefined ? [] : parseJsonArgs(v.args),
+    input,
+    limits: {
+      fuel: v.fuel === undefined ? DEFAULT_LIMITS.fuel : parseCount(v.fuel, '--fuel', MAX_LIMITS.fuel),
+      memoryBytes: v['memory-bytes'] === undefined ? DEFAULT_LIMITS.memoryBytes : parseCount(v['memory-bytes'], '--memory-bytes', MAX_LIMITS.memoryBytes),
+      timeoutMs,
+    },
+  };
+}
+
+const I64_MAX = 2n ** 63n - 1n;
+
+export function parseInstrumentArgs(argv: string[]): InstrumentArgs | typeof HELP {
+  const p = parse(argv, { output: { type: 'string', short: 'o' }, fuel: { type: 'string' } });
+  if (p === HELP) return p;
+  const v = p.values as Record<string, string | undefined>;
+  const input = onePositional(p.positionals, 'an IN.wasm', 'instrument');
+  if (v.output === undefined) throw badRequest('`instrument` needs -o OUT.wasm');
+  let fuel = BigInt(DEFAULT_LIMITS.fuel);
+  if (v.fuel !== undefined) {
+    if (!/^\d+$/.test(v.fuel)) throw badRequest(`--fuel must be a non-negative integer, got \`${v.fuel}\``);
+    fuel = BigInt(v.fuel);
+    if (fuel > I64_MAX) throw badRequest(`--fuel ${v.fuel} is above the ceiling of ${I64_MAX} (an i64)`);
+  }
+  return { input, output: v.output, fuel };
+}
+
+export function parseInspectArgs(argv: string[]): InspectArgs | typeof HELP {
+  const p = parse(argv, {});
+  if (p === HELP) return p;
+  return { module: onePositional(p.positionals, 'a MODULE.wasm', 'inspect') };
+}

@@ -1,0 +1,20 @@
+/** Messages between `run` (main thread) and its worker (run-worker.ts). */
+import type { ExecutionResult, LinkOptions, Limits } from '../engine/execute.js';
+import type { ModuleInfo } from '../engine/prepare.js';
+
+export interface RunJob {
+  contract: Uint8Array;
+  library: Uint8Array | null;
+  link: LinkOptions;
+  entrypoint: string;
+  args: unknown[];
+  input: Uint8Array;
+  limits: Limits;
+}
+
+export type WorkerMessage =
+  /** Both modules are prepared: execution starts now (the timeout clock starts here). */
+  | { type: 'prepared'; contract: ModuleInfo; library: ModuleInfo | null; prepareMs: number }
+  | { type: 'result'; result: ExecutionResult }
+  | { type: 'request_error'; kind: string; message: string }
+  | { type: 'internal'; message: string };

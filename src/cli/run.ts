@@ -1,0 +1,102 @@
+/**
+ * `run`: one execution in a worker thread, so that the wall-clock limit can stop it (the worker is
+ * terminated and the body says `timeout`). Prints the body POST /execute would answer.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ExecutionResult, ExecuteInput, LinkOptions } from '../engine/execute.js';
+import { timeoutResult } from '../engine/execute.js';
+import type { PreparedModule } from '../engine/prepare.js';
+import { HELP, type RunArgs, parseRunArgs } from './args.js';
+import { readBytes, readText } from './files.js';
+import { EXIT, printInternal, printJson, printRequestError } from './output.js';
+import type { RunJob, WorkerMessage } from './run-protocol.js';
+import { RUN_USAGE } from './usage.js';
+
+/** Stack of the worker thread: large enough that the deterministic call-depth limit fires before V8's. */
+const WORKER_STACK_MB = 8;
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const args = parseRunArgs(argv);
+  if (args === HELP) {
+    process.stdout.write(RUN_USAGE);
+    return EXIT.ok;
+  }
+  return runJob(makeJob(args));
+}
+
+export function makeJob(a: RunArgs): RunJob {
+  const link: LinkOptions = { mode: a.mode };
+  if (a.namespace !== undefined) link.namespace = a.namespace;
+  if (a.ffi !== null) link.ffi = readText(a.ffi, '--ffi');
+  const input = a.input.kind === 'hex' ? a.input.bytes : a.input.kind === 'file' ? readBytes(a.input.path, '--input-file') : new Uint8Array(0);
+  return {
+    contract: readBytes(a.contract, 'CONTRACT'),
+    library: a.lib === null ? null : readBytes(a.lib, '--lib'),
+    link,
+    entrypoint: a.entry,
+    args: a.args,
+    input,
+    limits: a.limits,
+  };
+}
+
+function workerUrl(): URL {
+  // Under a TypeScript loader (tsx) this module is run.ts and its worker run-worker.ts.
+  const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(`./run-worker${ext}`, import.meta.url);
+}
+
+/** Runs the job in a worker; prints the body; resolves to the exit code. */
+export function runJob(job: RunJob): Promise<number> {
+  return new Promise((resolve) => {
+    const worker = new Worker(workerUrl(), {
+      workerData: job,
+      resourceLimits: { stackSizeMb: WORKER_STACK_MB },
+      stdout: true, // swallowed: stdout carries only the body
+      stderr: false,
+    });
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    let started = 0;
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      void worker.terminate().then(() => resolve(code), () => resolve(code));
+    };
+
+    worker.on('message', (m: WorkerMessage) => {
+      if (done) return;
+      switch (m.type) {
+        case 'prepared':
+          started = performance.now();
+          timer = setTimeout(() => {
+            const input = {
+              contract: { info: m.contract } as PreparedModule,
+              library: m.library ? ({ info: m.library } as PreparedModule) : null,
+              limits: job.limits,
+            } as ExecuteInput;
+            printJson(timeoutResult(input, { prepareMs: m.prepareMs, executeMs: performance.now() - started }));
+            finish(EXIT.outcome);
+          }, job.limits.timeoutMs);
+          break;
+        case 'result':
+          printJson(m.result satisfies ExecutionResult);
+          finish(m.result.ok ? EXIT.ok : EXIT.outcome);
+          break;
+        case 'request_error':
+          finish(printRequestError(m));
+          break;
+        case 'internal':
+          finish(printInternal(m.message));
+          break;
+      }
+    });
+    worker.on('error', (e) => {
+      if (!done) finish(printInternal(`worker failed: ${e.message}`));
+    });
+    worker.on('exit', (code) => {
+      if (!done) finish(printInternal(`worker exited (code ${code}) without a result`));
+    });
+  });
+}

@@ -1,0 +1,62 @@
+/** Usage texts of the command-line interface (printed by `--help`, or on stderr for a bad command). */
+import { DEFAULT_ENGINE_CONFIG, DEFAULT_LIMITS, MAX_LIMITS } from '../engine/defaults.js';
+
+export const MAIN_USAGE = `Usage: wasm-runner COMMAND [options]
+
+Execute WebAssembly smart contracts under deterministic fuel, memory and call-depth limits.
+
+Commands:
+  run CONTRACT.wasm [options]           execute a contract (optionally linked with a library);
+                                        prints the JSON body POST /execute would answer
+  instrument IN.wasm -o OUT.wasm        write a standalone metered module exporting \`__fuel\`
+  inspect MODULE.wasm                   print a module's hash, imports, exports, memory and ffi section
+
+Run \`wasm-runner COMMAND --help\` for a command's options.
+
+Exit codes: 0 ok; 1 the execution ended with an outcome that is not ok (out_of_fuel, memory_limit,
+stack_overflow, trap, panic, timeout); 2 bad arguments, invalid module, link error or policy
+violation (the error body is printed); 3 internal error (on stderr).
+`;
+
+export const RUN_USAGE = `Usage: wasm-runner run CONTRACT.wasm [options]
+
+Prepares (validates, meters, compiles) and executes CONTRACT.wasm in a worker thread and prints the
+JSON body that POST /execute would answer (the result, or {"error": {"kind", "message"}}).
+
+Options:
+  --lib LIB.wasm          library module to link against (bridge linking, DESIGN §5)
+  --mode bridge|shared    link mode (default bridge; shared is not supported yet)
+  --namespace NS          import module name of the library in the contract (default lib)
+  --ffi FILE              FFI declarations for a library without an \`ffi\` section
+  --entry NAME            exported function to call (default main)
+  --args JSON-ARRAY       arguments, e.g. '[1, "-5"]' (i64 as decimal strings)
+  --input-hex HEX         input bytes, as hex
+  --input-file FILE       input bytes, from a file (not with --input-hex)
+  --fuel N                fuel limit (default ${DEFAULT_LIMITS.fuel}, at most ${MAX_LIMITS.fuel})
+  --memory-bytes N        linear memory limit in bytes (default ${DEFAULT_LIMITS.memoryBytes}, at most ${MAX_LIMITS.memoryBytes})
+  --timeout-ms N          wall-clock limit of the execution in ms (default ${DEFAULT_LIMITS.timeoutMs}, at most ${MAX_LIMITS.timeoutMs})
+  -h, --help              show this text
+
+Exit codes: 0 ok, 1 outcome not ok, 2 bad arguments / invalid module / link error / policy
+violation, 3 internal error.
+`;
+
+export const INSTRUMENT_USAGE = `Usage: wasm-runner instrument IN.wasm -o OUT.wasm [--fuel N]
+
+Writes a standalone metered copy of IN.wasm: the same imports and exports, plus an exported mutable
+i64 global \`__fuel\` holding the fuel left (initially N, default ${DEFAULT_LIMITS.fuel}). Running out of fuel or
+nesting more than ${DEFAULT_ENGINE_CONFIG.maxCallDepth} calls traps. Prints a one-line summary to stderr.
+
+Options:
+  -o, --output OUT.wasm   where to write the metered module (required)
+  --fuel N                initial fuel (default ${DEFAULT_LIMITS.fuel})
+  -h, --help              show this text
+`;
+
+export const INSPECT_USAGE = `Usage: wasm-runner inspect MODULE.wasm
+
+Prints JSON: {hash, bytes, imports, exports, memoryPages, ffi}, with function signatures as text.
+
+Options:
+  -h, --help              show this text
+`;

@@ -1,0 +1,225 @@
+/** `wasm-runner run` end to end: spawns the built CLI and checks bodies and exit codes (DESIGN §3). */
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { DEFAULT_LIMITS } from '../../src/engine/defaults.js';
+import { EX, SUM_LOOP, TmpDir, cli, ensureBuilt } from './cli-support.js';
+
+ensureBuilt();
+const tmp = new TmpDir();
+t.teardown(() => tmp.remove());
+
+const hex = (s: string) => Buffer.from(s).toString('hex');
+const b64hex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
+
+let sumWasm = '';
+let trapWasm = '';
+let infWasm = '';
+t.before(async () => {
+  sumWasm = await tmp.wasm('sum.wasm', `(module ${SUM_LOOP})`);
+  trapWasm = await tmp.wasm(
+    'trap.wasm',
+    `(module (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
+            (func (export "f64") (param f64 i64) (result f64 i64) local.get 0 local.get 1))`,
+  );
+  infWasm = await tmp.wasm('inf.wasm', `(module (func (export "main") (result i32) (loop $l (br $l)) (i32.const 0)))`);
+});
+
+t.test('the body is pretty-printed JSON with the §3 shape; ok exits 0', async (t) => {
+  const r = cli('run', EX('hello.wasm'), '--input-hex', hex('world'));
+  t.equal(r.code, 0, r.stderr);
+  t.equal(r.stdout, `${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`, '2-space indent, trailing newline');
+  const b = r.json();
+  t.same(Object.keys(b), ['ok', 'result', 'error', 'fuel', 'memory', 'logs', 'modules', 'link', 'timings']);
+  t.equal(b.ok, true);
+  t.equal(b.error, null);
+  t.same(b.result.values, [5]);
+  t.equal(Buffer.from(b.result.output, 'base64').toString(), 'hello, world');
+  t.same(b.logs, [{ level: 'info', message: 'hello called' }]);
+  t.equal(b.fuel.limit, DEFAULT_LIMITS.fuel);
+  t.equal(b.fuel.consumed + b.fuel.remaining, b.fuel.limit);
+  t.equal(b.memory.limitBytes, DEFAULT_LIMITS.memoryBytes);
+  t.equal(b.modules.contract.bytes, readFileSync(EX('hello.wasm')).length);
+  t.match(b.modules.contract.hash, /^[0-9a-f]{64}$/);
+  t.ok(b.timings.prepareMs > 0, 'prepareMs measured in the worker');
+  t.ok(b.timings.totalMs >= b.timings.prepareMs);
+  t.equal(r.stderr, '');
+});
+
+t.test('--input-file reads the input bytes; no input is empty', async (t) => {
+  const a = cli('run', EX('hello.wasm'), '--input-file', tmp.file('in.txt', 'file input'));
+  t.equal(a.code, 0);
+  t.equal(Buffer.from(a.json().result.output, 'base64').toString(), 'hello, file input');
+  t.same(a.json().result.values, [10]);
+  const empty = cli('run', EX('hello.wasm')).json();
+  t.same(empty.result.values, [0]);
+  t.equal(Buffer.from(empty.result.output, 'base64').toString(), 'hello, ');
+});
+
+t.test('exact fuel: the 13n+6 loop', async (t) => {
+  for (const n of [1, 7, 250]) {
+    const r = cli('run', sumWasm, '--entry', 'sum', '--args', `[${n}]`);
+    t.equal(r.code, 0, `n=${n} ${r.stdout}`);
+    const b = r.json();
+    t.same(b.result.values, [(n * (n - 1)) / 2], `sum below ${n}`);
+    t.equal(b.fuel.consumed, 13 * n + 6, `n=${n}: 13n+6`);
+  }
+  const exact = cli('run', sumWasm, '--entry', 'sum', '--args', '[10]', '--fuel', '136');
+  t.equal(exact.code, 0, 'exactly enough fuel');
+  t.equal(exact.json().fuel.remaining, 0);
+  const short = cli('run', sumWasm, '--entry', 'sum', '--args', '[10]', '--fuel', '135');
+  t.equal(short.code, 1, 'one short');
+  const b = short.json();
+  t.equal(b.ok, false);
+  t.equal(b.error.kind, 'out_of_fuel');
+  t.same(b.fuel, { limit: 135, consumed: 135, remaining: 0 });
+});
+
+t.test('every outcome kind through the CLI', async (t) => {
+  t.test('out_of_fuel', async (t) => {
+    const r = cli('run', EX('compute.wasm'), '--entry', 'sha_loop', '--args', '[1000]', '--fuel', '5000');
+    t.equal(r.code, 1);
+    const b = r.json();
+    t.equal(b.error.kind, 'out_of_fuel');
+    t.equal(b.fuel.consumed, 5000);
+    t.equal(b.result, null);
+  });
+  t.test('memory_limit (oom.wasm)', async (t) => {
+    const r = cli('run', EX('oom.wasm'), '--memory-bytes', String(20 * 65536));
+    t.equal(r.code, 1);
+    const b = r.json();
+    t.equal(b.error.kind, 'memory_limit');
+    t.equal(b.memory.limitBytes, 20 * 65536);
+    t.equal(b.memory.peakBytes, 20 * 65536, 'grown to exactly the cap');
+  });
+  t.test('stack_overflow (fib.wasm depth)', async (t) => {
+    const ok = cli('run', EX('fib.wasm'), '--entry', 'depth', '--args', '[1000]');
+    t.equal(ok.code, 0);
+    t.same(ok.json().result.values, [1000]);
+    const r = cli('run', EX('fib.wasm'), '--entry', 'depth', '--args', '[1000000]');
+    t.equal(r.code, 1);
+    const b = r.json();
+    t.equal(b.error.kind, 'stack_overflow');
+    t.match(b.error.message, /call depth limit/, 'the deterministic limit, not V8');
+  });
+  t.test('trap', async (t) => {
+    const r = cli('run', trapWasm, '--entry', 'div', '--args', '[7, 0]');
+    t.equal(r.code, 1);
+    t.same(r.json().error, { kind: 'trap', message: 'integer divide by zero' });
+    const ok = cli('run', trapWasm, '--entry', 'div', '--args', '[-7, 2]');
+    t.equal(ok.code, 0);
+    t.same(ok.json().result.values, [-3]);
+  });
+  t.test('panic (panic.wasm)', async (t) => {
+    const r = cli('run', EX('panic.wasm'), '--input-hex', hex('alice'));
+    t.equal(r.code, 1);
+    t.same(r.json().error, { kind: 'panic', message: 'contract refused: alice' });
+  });
+  t.test('timeout: an infinite loop with plenty of fuel', async (t) => {
+    const r = cli('run', infWasm, '--fuel', '10000000000', '--timeout-ms', '300');
+    t.equal(r.code, 1, r.stderr);
+    const b = r.json();
+    t.same(b.error, { kind: 'timeout', message: 'execution stopped after 300 ms (wall clock)' });
+    t.same(b.fuel, { limit: 10_000_000_000, consumed: 10_000_000_000, remaining: 0 });
+    t.ok(b.timings.executeMs >= 300, `executeMs ${b.timings.executeMs}`);
+    t.ok(r.ms < 3000, `returned after ${Math.round(r.ms)} ms`);
+  });
+});
+
+t.test('values as JSON: i64 as strings, floats, multi-value', async (t) => {
+  const r = cli('run', trapWasm, '--entry', 'f64', '--args', '[1.5, "-9223372036854775808"]');
+  t.equal(r.code, 0, r.stdout);
+  t.same(r.json().result.values, [1.5, '-9223372036854775808']);
+});
+
+t.test('kv with the library: the documented worked example', async (t) => {
+  const r = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--input-hex', '623d320a613d310a633d330a');
+  t.equal(r.code, 0, r.stdout);
+  const b = r.json();
+  t.same(b.result.values, [3]);
+  t.equal(
+    b64hex(b.result.output),
+    '0c046104310462043204630433' + '2012960592cce51919247b62e02ea6753292e543c287c3d0348d4191501a6e92',
+  );
+  t.same(b.logs, [{ level: 'info', message: 'kv: 3 entries' }]);
+  t.same(b.link, { mode: 'bridge', calls: 5, bytesCopied: 64 });
+  t.equal(b.modules.library.bytes, readFileSync(EX('library.wasm')).length);
+  t.ok(b.memory.modules.library, 'library memory reported');
+
+  const lookup = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--entry', 'lookup', '--input-hex', hex('name\nname=alice\nage=30')).json();
+  t.equal(Buffer.from(lookup.result.output, 'base64').toString(), 'alice');
+  t.same(lookup.result.values, [5]);
+  const add = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--entry', 'add', '--args', '["9223372036854775807", "1"]').json();
+  t.same(add.result.values, ['-9223372036854775808']);
+  const hl = cli('run', EX('hello-lib.wasm'), '--lib', EX('library.wasm'), '--input-hex', hex('hi!')).json();
+  t.equal(Buffer.from(hl.result.output, 'base64').toString(), '686921');
+  t.same(hl.link, { mode: 'bridge', calls: 1, bytesCopied: 9 });
+});
+
+t.test('--namespace and --ffi reach the linker', async (t) => {
+  const lib = await tmp.wasm('lib.wasm', `(module (func (export "twice") (param i64) (result i64) local.get 0 local.get 0 i64.add))`);
+  const con = await tmp.wasm(
+    'con.wasm',
+    `(module (import "mylib" "twice" (func $t (param i64) (result i64)))
+       (func (export "main") (param i64) (result i64) local.get 0 call $t))`,
+  );
+  const ffi = tmp.file('ffi.txt', 'twice(i64) -> i64\n');
+  const r = cli('run', con, '--lib', lib, '--namespace', 'mylib', '--ffi', ffi, '--args', '["21"]');
+  t.equal(r.code, 0, r.stdout);
+  t.same(r.json().result.values, ['42']);
+  const wrongNs = cli('run', con, '--lib', lib, '--ffi', ffi, '--args', '["21"]');
+  t.equal(wrongNs.code, 2);
+  t.equal(wrongNs.json().error.kind, 'link_error');
+  t.match(wrongNs.json().error.message, /mylib/);
+  const badFfi = cli('run', con, '--lib', lib, '--namespace', 'mylib', '--ffi', tmp.file('bad.txt', 'twice(i32) -> i32\n'), '--args', '["21"]');
+  t.equal(badFfi.code, 2);
+  t.equal(badFfi.json().error.kind, 'link_error');
+});
+
+t.test('link_error, invalid_module, policy_violation: the 4xx body, exit 2', async (t) => {
+  const noLib = cli('run', EX('kv.wasm'));
+  t.equal(noLib.code, 2);
+  t.equal(noLib.json().error.kind, 'link_error');
+  t.match(noLib.json().error.message, /lib\.map_/);
+  t.same(Object.keys(noLib.json()), ['error']);
+
+  const shared = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--mode', 'shared');
+  t.equal(shared.code, 2);
+  t.equal(shared.json().error.kind, 'link_error');
+  t.match(shared.json().error.message, /link mode `shared` is not supported yet/);
+
+  const invalid = cli('run', tmp.file('junk.wasm', 'not wasm at all'));
+  t.equal(invalid.code, 2);
+  t.equal(invalid.json().error.kind, 'invalid_module');
+  const invalidLib = cli('run', EX('kv.wasm'), '--lib', tmp.file('junk2.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1])));
+  t.equal(invalidLib.code, 2);
+  t.equal(invalidLib.json().error.kind, 'invalid_module');
+
+  const bigTable = await tmp.wasm('table.wasm', `(module (table 200000 funcref) (func (export "main") (result i32) i32.const 1))`);
+  const policy = cli('run', bigTable);
+  t.equal(policy.code, 2);
+  t.equal(policy.json().error.kind, 'policy_violation');
+  t.match(policy.json().error.message, /200000 elements/);
+});
+
+t.test('bad arguments: bad_request naming the problem, exit 2', async (t) => {
+  const cases: Array<[string[], RegExp]> = [
+    [['run', EX('hello.wasm'), '--bogus'], /Unknown option '--bogus'/],
+    [['run', EX('hello.wasm'), '--args', '[1,'], /--args is not valid JSON/],
+    [['run', EX('hello.wasm'), '--input-hex', '00', '--input-file', EX('hello.wasm')], /not both/],
+    [['run', EX('hello.wasm'), '--input-hex', 'xyz'], /--input-hex/],
+    [['run', 'no/such/contract.wasm'], /cannot read CONTRACT `no\/such\/contract\.wasm`: no such file/],
+    [['run', EX('kv.wasm'), '--lib', 'missing-lib.wasm'], /cannot read --lib `missing-lib\.wasm`/],
+    [['run', EX('hello.wasm'), '--input-file', 'missing-input.bin'], /cannot read --input-file `missing-input\.bin`/],
+    [['run', EX('hello.wasm'), '--fuel', '10000000001'], /ceiling of 10000000000/],
+    [['run', EX('hello.wasm'), '--timeout-ms', '2.5'], /--timeout-ms must be a non-negative integer/],
+    [['run', EX('hello.wasm'), '--entry', 'nope'], /exports no function `nope`/],
+    [['run', EX('hello.wasm'), '--args', '[1]'], /takes 0 argument/],
+  ];
+  for (const [args, re] of cases) {
+    const r = cli(...args);
+    t.equal(r.code, 2, args.join(' '));
+    const b = r.json();
+    t.equal(b.error.kind, 'bad_request', args.join(' '));
+    t.match(b.error.message, re, args.join(' '));
+  }
+});

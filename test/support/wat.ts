@@ -1,0 +1,89 @@
+/**
+ * Test helpers: compile WAT with the `wabt` npm package, and run a module once through the engine
+ * (src/engine prepare + execute with the default engine config and policy).
+ */
+import type { ExecuteInput, ExecutionResult, LinkOptions } from '../../src/engine/execute.js';
+import { execute } from '../../src/engine/execute.js';
+import { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY, DEFAULT_LIMITS } from '../../src/engine/defaults.js';
+import { type PreparedModule, prepare } from '../../src/engine/prepare.js';
+
+/** Every feature the modules of these tests use (wabt's defaults leave most post-MVP ones off). */
+export const WAT_FEATURES = {
+  multi_value: true,
+  bulk_memory: true,
+  reference_types: true,
+  sign_extension: true,
+  mutable_globals: true,
+  sat_float_to_int: true,
+  simd: true,
+  tail_call: true,
+  threads: true,
+} as const;
+
+type Wabt = Awaited<ReturnType<typeof import('wabt')['default']>>;
+let wabtPromise: Promise<Wabt> | undefined;
+
+export function wabt(): Promise<Wabt> {
+  wabtPromise ??= import('wabt').then((m) => m.default());
+  return wabtPromise;
+}
+
+/**
+ * WAT text → module bytes (throws wabt's error, with the source line, on a syntax error). Not
+ * validated here: wabt's validator ignores some enabled features (shared memories), and every test
+ * that runs a module has V8 validate it anyway. `names` writes the `name` section.
+ */
+export async function wat(src: string, opts: { features?: Record<string, boolean>; names?: boolean } = {}): Promise<Uint8Array> {
+  const w = await wabt();
+  const mod = w.parseWat('test.wat', src, { ...WAT_FEATURES, ...opts.features });
+  try {
+    mod.resolveNames();
+    return new Uint8Array(mod.toBinary({ write_debug_names: opts.names ?? false }).buffer);
+  } finally {
+    mod.destroy();
+  }
+}
+
+export type Source = string | Uint8Array;
+
+export async function bytesOf(src: Source): Promise<Uint8Array> {
+  return typeof src === 'string' ? wat(src) : src;
+}
+
+/** Prepares a module with the default instrumentation settings and policy. */
+export async function prep(src: Source): Promise<PreparedModule> {
+  return prepare(await bytesOf(src), DEFAULT_ENGINE_CONFIG.instrument, DEFAULT_ENGINE_POLICY);
+}
+
+export interface RunOptions {
+  entry?: string;
+  args?: unknown[];
+  /** Fuel limit (default: DEFAULT_LIMITS.fuel). */
+  fuel?: number;
+  memoryBytes?: number;
+  input?: Uint8Array;
+  library?: Source | PreparedModule;
+  link?: LinkOptions;
+}
+
+const isPrepared = (x: unknown): x is PreparedModule => typeof x === 'object' && x !== null && 'compiled' in x;
+
+/** Prepares (when given WAT or bytes) and executes once; returns the §3 response body. */
+export async function runOnce(contract: Source | PreparedModule, opts: RunOptions = {}): Promise<ExecutionResult> {
+  const c = isPrepared(contract) ? contract : await prep(contract);
+  const lib = opts.library === undefined ? null : isPrepared(opts.library) ? opts.library : await prep(opts.library);
+  const input: ExecuteInput = {
+    contract: c,
+    library: lib,
+    entrypoint: opts.entry ?? 'main',
+    args: opts.args ?? [],
+    limits: {
+      fuel: opts.fuel ?? DEFAULT_LIMITS.fuel,
+      memoryBytes: opts.memoryBytes ?? DEFAULT_LIMITS.memoryBytes,
+      timeoutMs: DEFAULT_LIMITS.timeoutMs,
+    },
+  };
+  if (opts.input) input.input = opts.input;
+  if (opts.link) input.link = opts.link;
+  return execute(input, DEFAULT_ENGINE_CONFIG);
+}
