@@ -199,7 +199,7 @@ export class BodyRewriter {
   private charge(cost: number): void {
     const { out, ctx } = this;
     out.byte(GLOBAL_GET).u32(ctx.gFuel);
-    out.byte(0x42).s64(BigInt(cost)); // i64.const
+    out.byte(0x42).s32(cost); // i64.const: costs fit 31 bits, and the LEB is the same
     out.byte(0x7d); // i64.sub
     out.byte(0x22).u32(this.scratch64); // local.tee
     out.byte(GLOBAL_SET).u32(ctx.gFuel);

@@ -62,8 +62,9 @@ export class ByteReader {
       const b = this.byte();
       if (shift === 28) {
         if (b & 0x80) this.fail('integer representation too long');
-        const high = b & 0x70;
-        if (high !== 0 && high !== 0x70) this.fail('integer too large');
+        // the unused bits of the fifth byte must all equal the sign bit (0x08)
+        const high = b & 0x78;
+        if (high !== 0 && high !== 0x78) this.fail('integer too large');
         return result | (b << 28);
       }
       result |= (b & 0x7f) << shift;
@@ -148,7 +149,14 @@ export class ByteWriter {
   bytes(src: Uint8Array, start = 0, end = src.length): this {
     const n = end - start;
     if (this.len + n > this.buf.length) this.grow(n);
-    this.buf.set(start === 0 && end === src.length ? src : src.subarray(start, end), this.len);
+    if (n <= 16) {
+      // short runs (most instruction runs) are cheaper copied by hand than through a new view
+      const buf = this.buf;
+      let at = this.len;
+      for (let i = start; i < end; i++) buf[at++] = src[i]!;
+    } else {
+      this.buf.set(start === 0 && end === src.length ? src : src.subarray(start, end), this.len);
+    }
     this.len += n;
     return this;
   }

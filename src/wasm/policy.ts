@@ -36,10 +36,11 @@ export function checkPolicy(m: WasmModule, p: Policy): string | null {
   const funcs = m.functions.length + m.imports.filter((i) => i.kind === 'func').length;
   if (funcs > p.maxFunctions) return `module has ${funcs} functions, more than the limit of ${p.maxFunctions}`;
   if (m.imports.length > p.maxImports) return `module has ${m.imports.length} imports, more than the limit of ${p.maxImports}`;
+  const importedFuncs = m.imports.filter((i) => i.kind === 'func').length;
   for (let i = 0; i < m.code.length; i++) {
     let n = 0;
     for (const l of m.code[i]!.locals) n += l.count;
-    if (n > p.maxLocals) return `function ${i} declares ${n} locals, more than the limit of ${p.maxLocals}`;
+    if (n > p.maxLocals) return `function ${importedFuncs + i} declares ${n} locals, more than the limit of ${p.maxLocals}`;
   }
   const tables = [...m.tables, ...m.imports.flatMap((i) => (i.kind === 'table' ? [i.table] : []))];
   for (const t of tables) {
@@ -60,13 +61,15 @@ function checkDeterminism(m: WasmModule): string | null {
       return 'a function type uses f32/f64: floats are not allowed by the determinism policy';
     }
   }
-  for (const g of m.globals) {
-    if (FLOAT_VALTYPES.has(g.type.valType)) return 'a global of type f32/f64: floats are not allowed by the determinism policy';
+  const globals = [...m.imports.flatMap((i) => (i.kind === 'global' ? [i.global] : [])), ...m.globals.map((g) => g.type)];
+  if (globals.some((g) => FLOAT_VALTYPES.has(g.valType))) {
+    return 'a global of type f32/f64: floats are not allowed by the determinism policy';
   }
+  const importedFuncs = m.imports.filter((i) => i.kind === 'func').length;
   for (let i = 0; i < m.code.length; i++) {
     const body = m.code[i]!;
     if (body.locals.some((l) => FLOAT_VALTYPES.has(l.type))) {
-      return `function ${i} has f32/f64 locals: floats are not allowed by the determinism policy`;
+      return `function ${importedFuncs + i} has f32/f64 locals: floats are not allowed by the determinism policy`;
     }
     const r = new ByteReader(m.bytes, body.codeStart, body.body.end);
     while (r.pos < body.body.end) {

@@ -20,7 +20,7 @@ export const WAT_FEATURES = {
   threads: true,
 } as const;
 
-type Wabt = Awaited<ReturnType<typeof import('wabt')['default']>>;
+type Wabt = Awaited<ReturnType<typeof import('wabt')>>;
 let wabtPromise: Promise<Wabt> | undefined;
 
 export function wabt(): Promise<Wabt> {
