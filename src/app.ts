@@ -1,0 +1,112 @@
+/**
+ * buildApp(config): the Fastify instance with its plugins and routes, no listen (tests inject).
+ * It owns the worker pool and the module store and releases them on close.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { type Config, PROJECT_ROOT, workerCount } from './config.js';
+import type { EngineConfig } from './engine/execute.js';
+import type { PreparedModule } from './engine/prepare.js';
+import { handleError, HttpError } from './http/errors.js';
+import { createMetrics } from './http/metrics.js';
+import { ModuleResolver } from './http/module-resolver.js';
+import { executeRoute } from './http/routes/execute.js';
+import { modulesRoute } from './http/routes/modules.js';
+import { opsRoute } from './http/routes/ops.js';
+import { ExecutionPool } from './pool/pool.js';
+import { ModuleStore } from './store/module-store.js';
+import { PreparedCache } from './store/prepared-cache.js';
+
+export interface AppOptions {
+  /** pino options, or false for no logs (tests). */
+  logger?: boolean | object;
+}
+
+export const API_VERSION = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'package.json'), 'utf8')).version as string;
+
+export function engineConfig(c: Config): EngineConfig {
+  return {
+    instrument: { maxMemoryPages: Math.ceil(c.limits.max.memoryBytes / 65536), maxTableElements: c.policy.maxTableElements },
+    maxCallDepth: c.engine.maxCallDepth,
+    output: c.engine.output,
+  };
+}
+
+export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const engine = engineConfig(config);
+  const store = new ModuleStore({ dir: config.store.dir, memoryBudgetBytes: config.store.memoryBudgetBytes, logger: app.log });
+  const prepared = new PreparedCache<PreparedModule>(config.store.preparedBudgetBytes);
+  const resolver = new ModuleResolver(store, prepared, engine.instrument, config.policy);
+  const pool = new ExecutionPool({ workers: workerCount(config), maxQueue: config.maxQueue, engine });
+  const metrics = createMetrics({
+    queueSize: () => pool.queueSize,
+    utilization: () => pool.utilization,
+    threads: () => pool.threads,
+    store: () => store.stats(),
+    prepared: () => ({ hits: prepared.hits, misses: prepared.misses, size: prepared.size }),
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => {
+    handleError(new HttpError(404, 'not_found', `no route ${req.method} ${req.url}`), req, reply);
+  });
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'wasm-contract-runner',
+        version: API_VERSION,
+        description: 'Executes linked WebAssembly smart contracts under deterministic fuel, memory and time limits (DESIGN §3).',
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await store.init();
+  await app.register(executeRoute, { pool, resolver, metrics, limits: config.limits });
+  await app.register(modulesRoute, { store, resolver, maxModuleBytes: config.policy.maxModuleBytes });
+  await app.register(opsRoute, { pool, store, metrics });
+
+  app.addHook('onReady', async () => {
+    if (config.seedExamples) await seedExamples(store, resolver, app);
+    await pool.warmUp();
+  });
+  app.addHook('onClose', async () => {
+    await pool.close();
+  });
+  return app;
+}
+
+/** The bundled example modules, stored so that a request by hash works right after start. */
+async function seedExamples(store: ModuleStore, resolver: ModuleResolver, app: FastifyInstance): Promise<void> {
+  const dir = resolve(PROJECT_ROOT, 'examples/wasm');
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith('.wasm'));
+  } catch {
+    return; // an image without examples
+  }
+  for (const f of files.sort()) {
+    const bytes = new Uint8Array(readFileSync(resolve(dir, f)));
+    const prepared = resolver.prepareBytes(bytes);
+    await store.put(bytes);
+    app.log.info({ module: f, hash: prepared.info.hash }, 'example module ready');
+  }
+}

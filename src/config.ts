@@ -1,0 +1,179 @@
+/**
+ * Configuration: one TypeBox schema; config/default.json, then config/production.json when
+ * NODE_ENV=production, then the file named by CONFIG_FILE, then environment variables. A bad value
+ * stops the start with a message naming it.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Int = (min: number, description: string, max = Number.MAX_SAFE_INTEGER) => Type.Integer({ minimum: min, maximum: max, description });
+
+const LimitsSchema = Type.Object(
+  {
+    fuel: Int(0, 'fuel units'),
+    memoryBytes: Int(0, 'bytes of linear memory, all modules together'),
+    timeoutMs: Int(1, 'wall-clock milliseconds'),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, description: 'address to listen on' }),
+    port: Int(0, 'TCP port', 65535),
+    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    workers: Int(0, 'worker threads; 0 = one per core'),
+    maxQueue: Int(0, 'executions waiting for a worker before 503'),
+    bodyLimitBytes: Int(1024, 'largest request body'),
+    limits: Type.Object({ defaults: LimitsSchema, max: LimitsSchema }, { additionalProperties: false }),
+    engine: Type.Object(
+      {
+        maxCallDepth: Int(1, 'nested wasm calls before stack_overflow', 1_000_000),
+        output: Type.Object(
+          {
+            maxOutputBytes: Int(0, 'bytes of result.output'),
+            maxLogLines: Int(0, 'log lines kept'),
+            maxLogLineBytes: Int(1, 'bytes of one log line'),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    policy: Type.Object(
+      {
+        maxModuleBytes: Int(8, 'module size'),
+        maxFunctions: Int(0, 'functions per module'),
+        maxImports: Int(0, 'imports per module'),
+        maxLocals: Int(0, 'locals per function'),
+        maxTableElements: Int(0, 'table size'),
+        maxDataBytes: Int(0, 'bytes of data segments'),
+        deterministic: Type.Boolean({ description: 'refuse floats, threads and relaxed SIMD' }),
+      },
+      { additionalProperties: false },
+    ),
+    store: Type.Object(
+      {
+        dir: Type.Union([Type.String({ minLength: 1 }), Type.Null()], { description: 'module directory; null = memory only' }),
+        memoryBudgetBytes: Int(0, 'bytes of modules kept in memory'),
+        preparedBudgetBytes: Int(0, 'bytes (estimated) of compiled modules kept'),
+      },
+      { additionalProperties: false },
+    ),
+    seedExamples: Type.Boolean({ description: 'put the bundled example modules in the store at start' }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Environment variables and the config path each sets. */
+const ENV: Array<[string, string[], 'int' | 'string' | 'bool']> = [
+  ['HOST', ['host'], 'string'],
+  ['PORT', ['port'], 'int'],
+  ['LOG_LEVEL', ['logLevel'], 'string'],
+  ['WORKERS', ['workers'], 'int'],
+  ['MAX_QUEUE', ['maxQueue'], 'int'],
+  ['BODY_LIMIT_BYTES', ['bodyLimitBytes'], 'int'],
+  ['STORE_DIR', ['store', 'dir'], 'string'],
+  ['FUEL_DEFAULT', ['limits', 'defaults', 'fuel'], 'int'],
+  ['FUEL_MAX', ['limits', 'max', 'fuel'], 'int'],
+  ['MEMORY_BYTES_DEFAULT', ['limits', 'defaults', 'memoryBytes'], 'int'],
+  ['MEMORY_BYTES_MAX', ['limits', 'max', 'memoryBytes'], 'int'],
+  ['TIMEOUT_MS_DEFAULT', ['limits', 'defaults', 'timeoutMs'], 'int'],
+  ['TIMEOUT_MS_MAX', ['limits', 'max', 'timeoutMs'], 'int'],
+  ['MAX_CALL_DEPTH', ['engine', 'maxCallDepth'], 'int'],
+  ['DETERMINISTIC', ['policy', 'deterministic'], 'bool'],
+  ['SEED_EXAMPLES', ['seedExamples'], 'bool'],
+];
+
+type Json = Record<string, unknown>;
+
+function readJson(path: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as Json;
+  } catch (e) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? merge(b as Json, v as Json) : v;
+  }
+  return out;
+}
+
+function setPath(obj: Json, path: string[], value: unknown): void {
+  let o = obj;
+  for (const k of path.slice(0, -1)) {
+    o[k] = { ...((o[k] as Json) ?? {}) };
+    o = o[k] as Json;
+  }
+  o[path.at(-1)!] = value;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Json {
+  const out: Json = {};
+  for (const [name, path, kind] of ENV) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    let value: unknown = raw;
+    if (kind === 'int') {
+      if (!/^\d+$/.test(raw)) throw new ConfigError(`environment variable ${name}=${JSON.stringify(raw)} must be a non-negative integer`);
+      value = Number(raw);
+    } else if (kind === 'bool') {
+      if (!/^(true|false|1|0)$/.test(raw)) throw new ConfigError(`environment variable ${name}=${JSON.stringify(raw)} must be true or false`);
+      value = raw === 'true' || raw === '1';
+    } else if (name === 'STORE_DIR' && raw === 'none') value = null;
+    setPath(out, path, value);
+  }
+  return out;
+}
+
+/** Checks a complete config object; throws ConfigError naming every bad value. */
+export function validateConfig(candidate: unknown): Config {
+  if (Value.Check(ConfigSchema, candidate)) {
+    const c = candidate as Config;
+    for (const k of ['fuel', 'memoryBytes', 'timeoutMs'] as const) {
+      if (c.limits.defaults[k] > c.limits.max[k]) {
+        throw new ConfigError(`invalid config: limits.defaults.${k} (${c.limits.defaults[k]}) is above limits.max.${k} (${c.limits.max[k]})`);
+      }
+    }
+    return c;
+  }
+  const problems = [...Value.Errors(ConfigSchema, candidate)].map((e) => `${e.path || '/'}: ${e.message}${e.value !== undefined ? ` (got ${JSON.stringify(e.value)})` : ''}`);
+  throw new ConfigError(`invalid config: ${problems.slice(0, 5).join('; ')}`);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json = {}): Config {
+  let c = readJson(resolve(root, 'config/default.json'));
+  if (env.NODE_ENV === 'production') c = merge(c, readJson(resolve(root, 'config/production.json')));
+  if (env.CONFIG_FILE) c = merge(c, readJson(resolve(env.CONFIG_FILE)));
+  c = merge(c, fromEnv(env));
+  c = merge(c, overrides);
+  return validateConfig(c);
+}
+
+/** Worker threads to start: the configured number, or one per core. */
+export function workerCount(c: Config): number {
+  return c.workers > 0 ? c.workers : Math.max(1, availableParallelism());
+}
+
+export const PROJECT_ROOT = root;

@@ -1,0 +1,69 @@
+/** Prometheus metrics (prom-client), one registry per app so tests can build several apps. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface MetricSources {
+  queueSize(): number;
+  utilization(): number;
+  threads(): number;
+  store(): { memoryHits: number; diskHits: number; misses: number; memoryBytes: number };
+  prepared(): { hits: number; misses: number; size: number };
+}
+
+export function createMetrics(src: MetricSources) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const executions = new Counter({
+    name: 'wasm_executions_total',
+    help: 'Executions that ran to an outcome, by outcome kind (ok for success)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const rejected = new Counter({
+    name: 'wasm_requests_rejected_total',
+    help: 'Execute requests answered with an error status, by error kind',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const fuel = new Histogram({
+    name: 'wasm_fuel_consumed',
+    help: 'Fuel consumed per execution',
+    buckets: [1e3, 1e4, 1e5, 1e6, 1e7, 5.5e7, 1e8, 1e9, 1e10],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'wasm_execution_duration_seconds',
+    help: 'Total time of an execution request (queue, prepare, instantiate, execute)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  new Gauge({ name: 'wasm_pool_queue_depth', help: 'Executions waiting for a worker', registers: [registry], collect() { this.set(src.queueSize()); } });
+  new Gauge({ name: 'wasm_pool_utilization', help: 'Share of worker time spent on tasks (0..1)', registers: [registry], collect() { this.set(src.utilization()); } });
+  new Gauge({ name: 'wasm_pool_threads', help: 'Worker threads running', registers: [registry], collect() { this.set(src.threads()); } });
+  new Gauge({
+    name: 'wasm_store_lookups',
+    help: 'Module store lookups since start, by result (memory hit, disk hit, miss)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      const s = src.store();
+      this.set({ result: 'memory_hit' }, s.memoryHits);
+      this.set({ result: 'disk_hit' }, s.diskHits);
+      this.set({ result: 'miss' }, s.misses);
+    },
+  });
+  new Gauge({ name: 'wasm_store_memory_bytes', help: 'Bytes of modules held in memory', registers: [registry], collect() { this.set(src.store().memoryBytes); } });
+  new Gauge({
+    name: 'wasm_prepared_cache_lookups',
+    help: 'Compiled-module cache lookups since start, by result',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      const p = src.prepared();
+      this.set({ result: 'hit' }, p.hits);
+      this.set({ result: 'miss' }, p.misses);
+    },
+  });
+  return { registry, executions, rejected, fuel, duration };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

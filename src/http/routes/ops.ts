@@ -1,0 +1,37 @@
+/** Liveness, readiness, metrics and the API description. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { PROJECT_ROOT } from '../../config.js';
+import type { ExecutionPool } from '../../pool/pool.js';
+import type { ModuleStore } from '../../store/module-store.js';
+import type { Metrics } from '../metrics.js';
+import { HealthResponse, ReadyResponse } from '../schemas.js';
+
+export interface OpsRouteOptions {
+  pool: ExecutionPool;
+  store: ModuleStore;
+  metrics: Metrics;
+}
+
+export const opsRoute: FastifyPluginAsyncTypebox<OpsRouteOptions> = async (app, { pool, store, metrics }) => {
+  app.get('/health', { schema: { summary: 'Liveness: the process answers', response: { 200: HealthResponse } } }, async () => ({ status: 'ok' as const }));
+
+  app.get(
+    '/ready',
+    { schema: { summary: 'Readiness: every worker thread is up and the module store is usable', response: { 200: ReadyResponse, 503: ReadyResponse } } },
+    async (_req, reply) => {
+      const storeOk = await store.isReadable();
+      const ready = pool.ready && storeOk;
+      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', workers: pool.threads, pool: pool.ready, store: storeOk });
+    },
+  );
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  const yaml = readFileSync(resolve(PROJECT_ROOT, 'openapi.yaml'), 'utf8');
+  app.get('/openapi.yaml', { schema: { hide: true } }, async (_req, reply) => reply.type('application/yaml').send(yaml));
+};

@@ -1,0 +1,23 @@
+/** What crosses between the service and its worker threads (all structured-cloneable). */
+import type { EngineConfig, ExecuteInput, ExecutionResult } from '../engine/execute.js';
+import type { RequestErrorKind } from '../engine/errors.js';
+
+export interface ExecuteTask {
+  input: ExecuteInput;
+  /** Wall-clock time (performance.timeOrigin + now) when the task was submitted, for queueMs. */
+  submittedAt: number;
+  prepareMs: number;
+}
+
+/** A task that only proves the worker is up (readiness). */
+export interface PingTask {
+  ping: true;
+}
+
+export type TaskResult = { result: ExecutionResult } | { requestError: { kind: RequestErrorKind; message: string } } | { pong: true };
+
+export interface WorkerData {
+  engine: EngineConfig;
+}
+
+export const now = () => performance.timeOrigin + performance.now();

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+/** Entry: config → app → listen; SIGTERM/SIGINT stop accepting, answer in-flight requests, close the pool. */
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw e;
+  }
+  const app = await buildApp(config);
+  closeWithGrace({ delay: Math.max(10_000, config.limits.max.timeoutMs + 5_000) }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'closing after an uncaught error');
+    else app.log.info({ signal }, 'closing: draining in-flight requests');
+    await app.close();
+  });
+  await app.listen({ host: config.host, port: config.port });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`failed to start: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

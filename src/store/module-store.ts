@@ -1,0 +1,298 @@
+/**
+ * Content-addressed module store (DESIGN §2 `store/`): original module bytes keyed by the lowercase
+ * sha256 hex of those bytes, kept in a memory LRU bounded by a byte budget and, when a directory is
+ * configured, on disk.
+ *
+ * Disk layout: `<dir>/<first 2 hex of the hash>/<hash>.wasm`. Writes are atomic: the bytes go to a
+ * temp file in the same subdirectory (`<hash>.wasm.tmp-<pid>-<random>`), are fsynced, then renamed
+ * over the final name; readers therefore see either no file or a complete one. Concurrent puts of the
+ * same bytes are safe: within one store they share one write (the first caller gets `created: true`,
+ * the others `false`); across processes each renames its own complete copy, last rename wins, one
+ * file remains. A temp file is removed when its write fails; one left by a crash is inert garbage
+ * (never read: it does not end in `.wasm`) and may be deleted by hand.
+ *
+ * Reads from disk are verified: the sha256 of the file must equal its name. A mismatch is logged,
+ * counted in `stats().corrupt`, the file is renamed aside to `<hash>.corrupt-<epoch ms>` (kept for
+ * inspection, never read again) and `get` returns null, as for an unknown module; putting the
+ * bytes again restores it.
+ *
+ * Memory: an LRU with `maxSize` = `memoryBudgetBytes`, each entry sized by its byte length. A module
+ * larger than the budget is not kept in memory (it is still written to disk); a budget of 0 disables
+ * the memory tier. With `dir: null` the store is memory-only: a module evicted from the LRU is gone
+ * and `get` returns null for it (the client must upload it again).
+ *
+ * Ownership: `put` copies the bytes it is given (so a caller may reuse its buffer, and a view into a
+ * larger pooled buffer is not retained). `get` returns the cached `Uint8Array` itself, not a copy:
+ * callers must not mutate it.
+ *
+ * Hash strings that are not exactly 64 lowercase hex characters are answered with null / false
+ * without touching the file system, so a hash can never address a path outside the store.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import path from 'node:path';
+import { LRUCache } from 'lru-cache';
+
+export interface StoreLogger {
+  warn(obj: object, msg: string): void;
+  info?(obj: object, msg: string): void;
+}
+
+export interface ModuleStoreOptions {
+  /** Directory of the disk tier; null = memory only. */
+  dir: string | null;
+  /** Bytes of module code kept in memory (0 = none). */
+  memoryBudgetBytes: number;
+  logger?: StoreLogger;
+}
+
+export interface StoreStats {
+  /** `get` answered from memory. */
+  memoryHits: number;
+  /** `get` answered from disk (verified). */
+  diskHits: number;
+  /** `get` found nothing usable (unknown, invalid hash, or corrupt on disk). */
+  misses: number;
+  /** Successful `put` calls (new or already known). */
+  puts: number;
+  /** Files found corrupt on disk and moved aside. */
+  corrupt: number;
+  /** Bytes currently held by the memory LRU. */
+  memoryBytes: number;
+  /** Modules currently held by the memory LRU. */
+  memoryEntries: number;
+}
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+
+/** True when `s` is a well-formed module hash (64 lowercase hex characters). */
+export function isModuleHash(s: unknown): s is string {
+  return typeof s === 'string' && HASH_RE.test(s);
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** A plain `Uint8Array` over exactly these bytes (no Buffer subclass, no view into a larger buffer). */
+function exact(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
+    return new Uint8Array(bytes.buffer, 0, bytes.byteLength);
+  }
+  return new Uint8Array(bytes); // copies (Buffer#slice would return a view)
+}
+
+function errCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+export class ModuleStore {
+  readonly dir: string | null;
+  private readonly memory: LRUCache<string, Uint8Array> | null;
+  private readonly logger: StoreLogger | undefined;
+  /** In-flight puts and disk reads by hash, so concurrent callers share one file operation. */
+  private readonly pendingPuts = new Map<string, Promise<{ hash: string; created: boolean }>>();
+  private readonly pendingReads = new Map<string, Promise<Uint8Array | null>>();
+  private counters = { memoryHits: 0, diskHits: 0, misses: 0, puts: 0, corrupt: 0 };
+
+  constructor(opts: ModuleStoreOptions) {
+    this.dir = opts.dir === null ? null : path.resolve(opts.dir);
+    this.logger = opts.logger;
+    const budget = Math.floor(opts.memoryBudgetBytes);
+    if (!Number.isFinite(opts.memoryBudgetBytes) || budget < 0) {
+      throw new RangeError(`memoryBudgetBytes must be a non-negative number, got ${opts.memoryBudgetBytes}`);
+    }
+    this.memory =
+      budget > 0
+        ? new LRUCache<string, Uint8Array>({
+            maxSize: budget,
+            // lru-cache needs a positive size; an empty module still counts as one byte.
+            sizeCalculation: (v) => Math.max(1, v.byteLength),
+          })
+        : null;
+  }
+
+  /** Creates the directory (recursively) and checks that a file can be written in it. */
+  async init(): Promise<void> {
+    const dir = this.dir;
+    if (dir === null) return;
+    try {
+      await fs.mkdir(dir, { recursive: true });
+      const probe = path.join(dir, `.write-probe-${process.pid}-${randomBytes(6).toString('hex')}`);
+      await fs.writeFile(probe, '');
+      await fs.unlink(probe);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`module store directory ${JSON.stringify(dir)} cannot be created or written: ${reason}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Stores the bytes under their sha256; `created` is false when the module was already known. */
+  put(bytes: Uint8Array): Promise<{ hash: string; created: boolean }> {
+    const hash = sha256(bytes);
+    const pending = this.pendingPuts.get(hash);
+    if (pending) {
+      return pending.then((r) => {
+        this.counters.puts++;
+        return { hash: r.hash, created: false };
+      });
+    }
+    const copy = new Uint8Array(bytes); // a copy: the caller may reuse its buffer
+    const p = this.doPut(hash, copy).finally(() => this.pendingPuts.delete(hash));
+    this.pendingPuts.set(hash, p);
+    return p.then((r) => {
+      this.counters.puts++;
+      return r;
+    });
+  }
+
+  private async doPut(hash: string, bytes: Uint8Array): Promise<{ hash: string; created: boolean }> {
+    const inMemory = this.memory?.has(hash) ?? false;
+    if (this.dir === null) {
+      this.remember(hash, bytes);
+      return { hash, created: !inMemory };
+    }
+    const file = this.filePath(hash);
+    let onDisk = false;
+    const existing = await this.readFileOrNull(file);
+    if (existing !== null) {
+      if (sha256(existing) === hash) onDisk = true;
+      else await this.quarantine(hash, file, existing.byteLength);
+    }
+    if (!onDisk) await this.writeAtomic(hash, file, bytes);
+    this.remember(hash, bytes);
+    return { hash, created: !inMemory && !onDisk };
+  }
+
+  /** The module's bytes, from memory or (verified) from disk; null when unknown or corrupt. */
+  async get(hash: string): Promise<Uint8Array | null> {
+    if (!isModuleHash(hash)) {
+      this.counters.misses++;
+      return null;
+    }
+    const cached = this.memory?.get(hash);
+    if (cached !== undefined) {
+      this.counters.memoryHits++;
+      return cached;
+    }
+    if (this.dir === null) {
+      this.counters.misses++;
+      return null;
+    }
+    let read = this.pendingReads.get(hash);
+    if (!read) {
+      read = this.readVerified(hash).finally(() => this.pendingReads.delete(hash));
+      this.pendingReads.set(hash, read);
+    }
+    const bytes = await read;
+    if (bytes === null) this.counters.misses++;
+    else this.counters.diskHits++;
+    return bytes;
+  }
+
+  /**
+   * Whether the module is in memory or has a file on disk. The file's content is not verified here
+   * (`get` does that), so `has` may be true for a module whose file turns out to be corrupt.
+   */
+  async has(hash: string): Promise<boolean> {
+    if (!isModuleHash(hash)) return false;
+    if (this.memory?.has(hash)) return true;
+    if (this.dir === null) return false;
+    try {
+      return (await fs.stat(this.filePath(hash))).isFile();
+    } catch (err) {
+      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return false;
+      throw err;
+    }
+  }
+
+  /** For GET /ready: the directory exists and is readable and writable (always true when memory-only). */
+  async isReadable(): Promise<boolean> {
+    if (this.dir === null) return true;
+    try {
+      const st = await fs.stat(this.dir);
+      if (!st.isDirectory()) return false;
+      await fs.access(this.dir, fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  stats(): StoreStats {
+    return {
+      ...this.counters,
+      memoryBytes: this.memory?.calculatedSize ?? 0,
+      memoryEntries: this.memory?.size ?? 0,
+    };
+  }
+
+  private filePath(hash: string): string {
+    // Only called with validated hashes: the path cannot leave `dir`.
+    return path.join(this.dir as string, hash.slice(0, 2), `${hash}.wasm`);
+  }
+
+  private remember(hash: string, bytes: Uint8Array): void {
+    // lru-cache silently refuses an entry larger than maxSize (maxEntrySize defaults to maxSize).
+    this.memory?.set(hash, bytes);
+  }
+
+  private async readFileOrNull(file: string): Promise<Uint8Array | null> {
+    try {
+      return exact(await fs.readFile(file));
+    } catch (err) {
+      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return null;
+      throw err;
+    }
+  }
+
+  private async readVerified(hash: string): Promise<Uint8Array | null> {
+    const file = this.filePath(hash);
+    const bytes = await this.readFileOrNull(file);
+    if (bytes === null) return null;
+    if (sha256(bytes) !== hash) {
+      await this.quarantine(hash, file, bytes.byteLength);
+      return null;
+    }
+    this.remember(hash, bytes);
+    return bytes;
+  }
+
+  /** Logs, counts and renames aside a file whose content does not match its name. */
+  private async quarantine(hash: string, file: string, size: number): Promise<void> {
+    this.counters.corrupt++;
+    const aside = path.join(path.dirname(file), `${hash}.corrupt-${Date.now()}`);
+    let movedTo: string | null = aside;
+    try {
+      await fs.rename(file, aside);
+    } catch (err) {
+      // Already moved or replaced by a concurrent reader/writer: nothing left to move.
+      if (errCode(err) !== 'ENOENT') throw err;
+      movedTo = null;
+    }
+    this.logger?.warn({ hash, file, size, movedTo }, 'module store: file content does not match its sha256, moved aside');
+  }
+
+  private async writeAtomic(hash: string, file: string, bytes: Uint8Array): Promise<void> {
+    const sub = path.dirname(file);
+    await fs.mkdir(sub, { recursive: true });
+    const tmp = path.join(sub, `${hash}.wasm.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      const fh = await fs.open(tmp, 'wx');
+      try {
+        await fh.writeFile(bytes);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    this.logger?.info?.({ hash, size: bytes.byteLength }, 'module store: module written');
+  }
+}
