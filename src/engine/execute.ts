@@ -125,6 +125,7 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
   let libInstance: WebAssembly.Instance | undefined;
   let contractInstance: WebAssembly.Instance | undefined;
   let outcome: Outcome | null = null;
+  let trapped: unknown;
   let values: JsonValue[] = [];
   let t1 = t0;
   let t2 = t0;
@@ -162,11 +163,13 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
     } catch (e) {
       if (t1 === t0) t1 = performance.now();
       outcome = classify(e, meter, limits.memoryBytes);
-      if (outcome.kind === 'trap' || outcome.kind === 'memory_limit') refundTrap(e, input, config, meter);
+      trapped = outcome.kind === 'trap' || outcome.kind === 'memory_limit' ? e : undefined;
     }
   }
   t2 = performance.now();
   if (t1 === t0) t1 = t2;
+  meter.settle([libInstance, contractInstance]);
+  if (trapped !== undefined) refundTrap(trapped, input, config, meter);
 
   const consumed = Number(meter.consumed());
   const memory = memoryReport(input, limits, capPages, meter, libInstance, contractInstance);

@@ -1,5 +1,5 @@
 /** The shared meter of one execution: the globals every instrumented module imports. */
-import { METER_GLOBALS, METER_MODULE, MeterFlag } from '../wasm/meter-abi.js';
+import { HOOK_EXPORTS, METER_GLOBALS, METER_MODULE, MeterFlag } from '../wasm/meter-abi.js';
 import { HostOutOfFuel } from './errors.js';
 
 export class Meter {
@@ -55,6 +55,19 @@ export class Meter {
       this.fuel.value = -1n;
       this.flags.value = (this.flags.value as number) | MeterFlag.outOfFuel;
       throw new HostOutOfFuel();
+    }
+    this.fuel.value = left;
+  }
+
+  /**
+   * Brings the shared fuel up to date: each module works on its own copy between entries and exits,
+   * so after a trap the truth is the least of the shared value and the modules' copies.
+   */
+  settle(instances: Array<WebAssembly.Instance | undefined>): void {
+    let left = this.fuel.value as bigint;
+    for (const i of instances) {
+      const copy = i?.exports[HOOK_EXPORTS.fuel];
+      if (copy instanceof WebAssembly.Global && (copy.value as bigint) < left) left = copy.value as bigint;
     }
     this.fuel.value = left;
   }

@@ -22,10 +22,18 @@ export interface BodyContext {
   /** Imported globals before the meter's: indices at or above this shift by `globalShift`. */
   importedGlobals: number;
   globalShift: number;
-  /** Global indices of the meter. */
+  /** Global indices of the meter: fuel and depth as this module's code uses them, pages and flags. */
   gFuel: number;
   gDepth: number;
+  gPages: number;
   gFlags: number;
+  /**
+   * When the module keeps its own copies of fuel and depth (all but standalone mode): the shared
+   * globals they are synced with around calls that may leave the module.
+   */
+  sync: { fuel: number; depth: number; importedFuncs: number; indirect: boolean } | null;
+  /** Function references (`ref.func`) redirected to entry wrappers, or null. */
+  refRemap: Map<number, number> | null;
 }
 
 /** Where each original instruction landed and what its segment charged (for exact fuel on traps). */
@@ -56,6 +64,7 @@ const RETURN_CALL_INDIRECT = 0x13;
 const GLOBAL_GET = 0x23;
 const GLOBAL_SET = 0x24;
 const MEMORY_GROW = 0x40;
+const REF_FUNC = 0xd2;
 
 /** Operator costs of single-byte opcodes (0 for the structural ones, 1 otherwise). */
 const COST = new Uint8Array(256).fill(1);
@@ -69,6 +78,8 @@ for (const op of [BR, BR_TABLE, RETURN, UNREACHABLE, RETURN_CALL, RETURN_CALL_IN
 export class BodyRewriter {
   private readonly out = new ByteWriter(1024);
   private readonly seg = new ByteWriter(1024);
+  /** Whether any rewritten body takes a function reference (`ref.func`). */
+  sawRefFunc = false;
   private scratch64 = 0;
   private scratch32 = 0;
 
@@ -95,6 +106,7 @@ export class BodyRewriter {
     let depth = 0; // nesting of blocks inside the function body
     let deadDepth = 0;
     let copyFrom = r.pos; // start of original bytes not yet copied into `seg`
+    let pendingSync = false; // the call closing this segment leaves the module: reload the copies after it
     // trace bookkeeping: offsets inside `seg` until the segment is placed
     const segStartIndex = trace ? trace.outOffsets.length : 0;
     let traceSegStart = segStartIndex;
@@ -139,11 +151,37 @@ export class BodyRewriter {
           seg.bytes(bytes, copyFrom, at);
           seg.byte(CALL).u32(ctx.growFunc);
           copyFrom = r.pos;
-        } else if ((op === CALL || op === CALL_INDIRECT) && ctx.depth) {
-          skipImmediates(r, kind);
-          seg.bytes(bytes, copyFrom, at);
-          this.depthEnter();
-          copyFrom = at;
+        } else if (op >= CALL && op <= RETURN_CALL_INDIRECT) {
+          const callee = op === CALL || op === RETURN_CALL ? r.u32() : -1;
+          if (callee < 0) skipImmediates(r, kind);
+          const sync = ctx.sync !== null && (callee >= 0 ? callee < ctx.sync.importedFuncs : ctx.sync.indirect);
+          const tail = op === RETURN_CALL || op === RETURN_CALL_INDIRECT;
+          if (tail && sync) {
+            // a tail call out of the module becomes call + return: the caller's copy must be reloaded after it
+            seg.bytes(bytes, copyFrom, at);
+            if (ctx.depth) this.depthEnter();
+            this.syncOut(seg);
+            seg.byte(op === RETURN_CALL ? CALL : CALL_INDIRECT).bytes(bytes, at + 1, r.pos);
+            this.syncIn(seg);
+            if (ctx.depth) this.depthLeave(seg);
+            seg.byte(RETURN);
+            copyFrom = r.pos;
+          } else if (!tail && (ctx.depth || sync)) {
+            seg.bytes(bytes, copyFrom, at);
+            if (ctx.depth) this.depthEnter();
+            if (sync) this.syncOut(seg);
+            copyFrom = at;
+            pendingSync = sync;
+          }
+        } else if (op === REF_FUNC) {
+          this.sawRefFunc = true;
+          const f = r.u32();
+          const to = ctx.refRemap?.get(f);
+          if (to !== undefined) {
+            seg.bytes(bytes, copyFrom, at);
+            seg.byte(REF_FUNC).u32(to);
+            copyFrom = r.pos;
+          }
         } else {
           skipImmediates(r, kind);
         }
@@ -174,7 +212,11 @@ export class BodyRewriter {
       seg.len = 0;
       cost = 0;
 
-      if ((op === CALL || op === CALL_INDIRECT) && ctx.depth) this.depthLeave();
+      if (op === CALL || op === CALL_INDIRECT) {
+        if (pendingSync) this.syncIn(out);
+        if (ctx.depth) this.depthLeave(out);
+        pendingSync = false;
+      }
       if (op === END || op === ELSE) {
         if (dead && depth === deadDepth) dead = false;
         if (op === END) depth--;
@@ -236,12 +278,28 @@ export class BodyRewriter {
   }
 
   /** After a call returned: depth += 1. */
-  private depthLeave(): void {
-    const { out, ctx } = this;
-    out.byte(GLOBAL_GET).u32(ctx.gDepth);
-    out.byte(0x41).byte(1);
-    out.byte(0x6a); // i32.add
-    out.byte(GLOBAL_SET).u32(ctx.gDepth);
+  private depthLeave(w: ByteWriter): void {
+    const { ctx } = this;
+    w.byte(GLOBAL_GET).u32(ctx.gDepth);
+    w.byte(0x41).byte(1);
+    w.byte(0x6a); // i32.add
+    w.byte(GLOBAL_SET).u32(ctx.gDepth);
+  }
+
+  /** Before a call that may leave the module: publish this module's fuel and depth to the shared meter. */
+  private syncOut(w: ByteWriter): void {
+    const { ctx } = this;
+    const s = ctx.sync!;
+    w.byte(GLOBAL_GET).u32(ctx.gFuel).byte(GLOBAL_SET).u32(s.fuel);
+    w.byte(GLOBAL_GET).u32(ctx.gDepth).byte(GLOBAL_SET).u32(s.depth);
+  }
+
+  /** After it returned: take back what the callee (or the host) left in the shared meter. */
+  private syncIn(w: ByteWriter): void {
+    const { ctx } = this;
+    const s = ctx.sync!;
+    w.byte(GLOBAL_GET).u32(s.fuel).byte(GLOBAL_SET).u32(ctx.gFuel);
+    w.byte(GLOBAL_GET).u32(s.depth).byte(GLOBAL_SET).u32(ctx.gDepth);
   }
 
   /** n on the stack: trap (out of fuel) when n exceeds the fuel left; keeps n in the i32 scratch. */

@@ -15,6 +15,7 @@ import {
   type Limits,
   type Range,
   SectionId,
+  funcTypeOf,
   ValType,
   type WasmModule,
   countImports,
@@ -63,7 +64,7 @@ export interface Instrumented {
 }
 
 /** Version of the rewriting scheme: part of every cache key of instrumented code. */
-export const INSTRUMENTATION_VERSION = 1;
+export const INSTRUMENTATION_VERSION = 2;
 
 export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): Uint8Array {
   return instrumentModule(readModule(bytes), options).bytes;
@@ -75,6 +76,47 @@ interface Plan {
   growType: number;
   types: FuncType[];
   newTypes: boolean;
+  /** Defined functions that get an entry wrapper (syncing the module's fuel with the shared meter). */
+  wrapped: number[];
+  /** Function index → its wrapper's index, for the wrapped ones. */
+  wrapperOf: Map<number, number>;
+  /** Whether element segments and `ref.func` point at wrappers (function references may leave the module). */
+  remapRefs: boolean;
+  /** The meter's own globals defined in the module, appended after its globals. */
+  definedMeter: number;
+}
+
+const isRef = (v: number) => v === ValType.funcref || v === ValType.externref;
+
+/**
+ * Can a function of this module be reached from outside other than through its exports (a shared
+ * table, a function reference handed out)? Then references point at wrappers too.
+ */
+function referencesEscape(m: WasmModule): boolean {
+  if (m.imports.some((i) => i.kind === 'table' || (i.kind === 'global' && isRef(i.global.valType)))) return true;
+  if (m.exports.some((e) => e.kind === 'table' || (e.kind === 'global' && isRef(m.globals[e.index - countImports(m, 'global')]?.type.valType ?? 0)))) return true;
+  const sigs = [...m.imports.flatMap((i) => (i.kind === 'func' ? [m.types[i.typeIndex]] : [])), ...m.exports.flatMap((e) => (e.kind === 'func' ? [funcTypeOf(m, e.index)] : []))];
+  return sigs.some((t) => t && [...t.params, ...t.results].some(isRef));
+}
+
+/** Function indices a module can take a reference to (elements, exports, global initialisers). */
+function referencedFunctions(m: WasmModule): Set<number> {
+  const out = new Set<number>();
+  const scan = (r: Range) => {
+    const reader = new ByteReader(m.bytes, r.start, r.end);
+    while (reader.pos < r.end) {
+      const { op, kind } = readOpcode(reader);
+      if (op === 0xd2) out.add(reader.u32());
+      else skipImmediates(reader, kind);
+    }
+  };
+  for (const e of m.elements) {
+    e.funcIndices?.forEach((f) => out.add(f));
+    e.exprs?.forEach(scan);
+  }
+  for (const g of m.globals) scan(g.init);
+  for (const e of m.exports) if (e.kind === 'func') out.add(e.index);
+  return out;
 }
 
 function plan(m: WasmModule, o: InstrumentOptions): Plan {
@@ -82,11 +124,11 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
   const importedFuncs = countImports(m, 'func');
   const hasMemory = m.memories.length > 0 || m.imports.some((i) => i.kind === 'memory');
   const standalone = !!o.standalone;
-  const meterBase = standalone ? importedGlobals + m.globals.length : importedGlobals;
   const types = m.types.slice();
   let newTypes = false;
   let growFunc = -1;
   let growType = -1;
+  let nextFunc = importedFuncs + m.functions.length;
   if ((o.memory ?? true) && !standalone && hasMemory) {
     const sig: FuncType = { params: [ValType.i32], results: [ValType.i32] };
     growType = types.findIndex((t) => sameFuncType(t, sig));
@@ -94,7 +136,29 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
       growType = types.push(sig) - 1;
       newTypes = true;
     }
-    growFunc = importedFuncs + m.functions.length;
+    growFunc = nextFunc++;
+  }
+  // Shared meter (imported) and, outside standalone mode, the module's own fast copies of fuel and depth.
+  const shared = standalone ? importedGlobals + m.globals.length : importedGlobals;
+  const definedMeter = standalone ? 4 : 2;
+  const local = standalone ? shared : importedGlobals + 4 + m.globals.length;
+  const wrapperOf = new Map<number, number>();
+  const wrapped: number[] = [];
+  let remapRefs = false;
+  let syncIndirect = false;
+  if (!standalone) {
+    const refs = referencedFunctions(m);
+    remapRefs = referencesEscape(m);
+    syncIndirect = remapRefs || [...refs].some((f) => f < importedFuncs);
+    const entries = new Set<number>();
+    for (const e of m.exports) if (e.kind === 'func') entries.add(e.index);
+    if (m.start !== null) entries.add(m.start);
+    if (remapRefs) refs.forEach((f) => entries.add(f));
+    for (const f of [...entries].sort((a, b) => a - b)) {
+      if (f < importedFuncs) continue; // re-exported imports run none of this module's code
+      wrapped.push(f);
+      wrapperOf.set(f, nextFunc++);
+    }
   }
   return {
     ctx: {
@@ -104,14 +168,21 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
       growFunc,
       importedGlobals,
       globalShift: standalone ? 0 : 4,
-      gFuel: meterBase,
-      gDepth: meterBase + 1,
-      gFlags: meterBase + 3,
+      gFuel: local,
+      gDepth: local + 1,
+      gPages: shared + 2,
+      gFlags: shared + 3,
+      sync: standalone ? null : { fuel: shared, depth: shared + 1, importedFuncs, indirect: syncIndirect },
+      refRemap: remapRefs ? wrapperOf : null,
     },
     growFunc,
     growType,
     types,
     newTypes,
+    wrapped,
+    wrapperOf,
+    remapRefs,
+    definedMeter,
   };
 }
 
@@ -121,7 +192,10 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   const bytes = m.bytes;
   const out = new Map<number, Uint8Array>();
   const shift = (i: number) => (i >= ctx.importedGlobals ? i + ctx.globalShift : i);
-  const expr = (r: Range) => (ctx.globalShift ? remapGlobalsInExpr(bytes, r, ctx.importedGlobals, ctx.globalShift) : null);
+  const funcRef = (f: number) => (p.remapRefs ? (p.wrapperOf.get(f) ?? f) : f);
+  const expr = (r: Range) =>
+    ctx.globalShift || p.remapRefs ? remapExpr(bytes, r, ctx.importedGlobals, ctx.globalShift, p.remapRefs ? p.wrapperOf : null) : null;
+  const importedFuncs = countImports(m, 'func');
 
   if (p.newTypes) out.set(SectionId.type, encodeTypes(p.types));
 
@@ -144,11 +218,13 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     );
   }
 
-  if (p.growFunc >= 0) {
+  // appended functions: the grow helper, then the entry wrappers
+  const appendedTypes = [...(p.growFunc >= 0 ? [p.growType] : []), ...p.wrapped.map((f) => typeIndexOf(m, f))];
+  if (appendedTypes.length) {
     const w = new ByteWriter(m.functions.length * 2 + 8);
-    w.u32(m.functions.length + 1);
+    w.u32(m.functions.length + appendedTypes.length);
     for (const t of m.functions) w.u32(t);
-    w.u32(p.growType);
+    for (const t of appendedTypes) w.u32(t);
     out.set(SectionId.function, w.finish());
   }
 
@@ -170,70 +246,115 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     out.set(SectionId.memory, w.finish());
   }
 
-  // globals: shifted references in initialisers; standalone meter globals appended
-  if (ctx.globalShift || o.standalone) {
-    const w = new ByteWriter();
-    const extra = o.standalone ? 4 : 0;
+  // globals: shifted references in initialisers; the meter's defined globals appended
+  {
     const base = encodeGlobals(bytes, m.globals, (i) => expr(m.globals[i]!.init));
-    if (!extra) out.set(SectionId.global, base);
-    else {
-      const r = new ByteReader(base);
-      const n = r.u32();
-      w.u32(n + extra).bytes(base, r.pos);
-      const s = o.standalone!;
-      w.byte(ValType.i64).byte(1).byte(0x42).s64(s.fuel).byte(0x0b);
-      w.byte(ValType.i32).byte(1).byte(0x41).s32(s.depth).byte(0x0b);
+    const r = new ByteReader(base);
+    const n = r.u32();
+    const w = new ByteWriter(base.length + 32);
+    w.u32(n + p.definedMeter).bytes(base, r.pos);
+    if (o.standalone) {
+      w.byte(ValType.i64).byte(1).byte(0x42).s64(o.standalone.fuel).byte(0x0b);
+      w.byte(ValType.i32).byte(1).byte(0x41).s32(o.standalone.depth).byte(0x0b);
       w.byte(ValType.i32).byte(1).byte(0x41).s32(0).byte(0x0b);
       w.byte(ValType.i32).byte(1).byte(0x41).s32(0).byte(0x0b);
-      out.set(SectionId.global, w.finish());
+    } else {
+      // the module's copies of fuel and depth; every entry (a wrapper) loads them from the shared meter.
+      // Fuel starts at the i64 maximum, so the fuel left is always the least of the shared value and
+      // every module's copy (a copy is never below the truth: fuel only goes down).
+      w.byte(ValType.i64).byte(1).byte(0x42).s64((1n << 63n) - 1n).byte(0x0b);
+      w.byte(ValType.i32).byte(1).byte(0x41).byte(0).byte(0x0b);
     }
+    out.set(SectionId.global, w.finish());
   }
 
   const hasMemory = m.memories.length > 0 || m.imports.some((i) => i.kind === 'memory');
-  if (ctx.globalShift || o.standalone || o.hostHooks) {
-    const exports = m.exports.map((e) => (e.kind === 'global' ? { ...e, index: shift(e.index) } : e));
+  {
+    const exports = m.exports.map((e) =>
+      e.kind === 'global' ? { ...e, index: shift(e.index) } : e.kind === 'func' ? { ...e, index: p.wrapperOf.get(e.index) ?? e.index } : e,
+    );
     const add = (name: string, kind: 'func' | 'global' | 'memory', index: number) => {
       if (exports.some((e) => e.name === name)) throw new ReservedNameError(`the export name \`${name}\` is reserved`);
       exports.push({ name, kind, index });
     };
     if (o.standalone) add('__fuel', 'global', ctx.gFuel);
+    if (!o.standalone) add(HOOK_EXPORTS.fuel, 'global', ctx.gFuel);
     if (o.hostHooks) {
-      if (m.start !== null) add(HOOK_EXPORTS.start, 'func', m.start);
+      if (m.start !== null) add(HOOK_EXPORTS.start, 'func', p.wrapperOf.get(m.start) ?? m.start);
       if (hasMemory) add(HOOK_EXPORTS.memory, 'memory', 0);
     }
     out.set(SectionId.export, encodeExports(exports));
   }
 
-  if (ctx.globalShift) {
-    if (m.elements.length) out.set(SectionId.element, encodeElements(bytes, m.elements, expr));
-    if (m.data.length) out.set(SectionId.data, encodeData(bytes, m.data, expr));
+  if (m.start !== null && !o.hostHooks && p.wrapperOf.has(m.start)) {
+    out.set(SectionId.start, new ByteWriter(8).u32(p.wrapperOf.get(m.start)!).finish());
   }
 
   // code
   const code = new ByteWriter(bytes.length + 1024);
-  const count = m.code.length + (p.growFunc >= 0 ? 1 : 0);
+  const count = m.code.length + appendedTypes.length;
   code.u32(count);
   const bodyStarts = new Uint32Array(count);
   const rewriter = new BodyRewriter(ctx);
-  const importedFuncs = countImports(m, 'func');
   for (let i = 0; i < m.code.length; i++) {
     const type = m.types[m.functions[i]!];
     if (!type) throw new Error(`function ${importedFuncs + i} has an unknown type`);
     bodyStarts[i] = rewriter.rewrite(m.code[i]!, type.params.length, code);
   }
-  if (p.growFunc >= 0) {
-    const body = growBody(ctx.gDepth + 1, ctx.gFlags);
+  let k = m.code.length;
+  const append = (body: Uint8Array) => {
     code.u32(body.length);
-    bodyStarts[m.code.length] = code.len;
+    bodyStarts[k++] = code.len;
     code.bytes(body);
-  }
+  };
+  if (p.growFunc >= 0) append(growBody(ctx.gPages, ctx.gFlags));
+  for (const f of p.wrapped) append(wrapperBody(f, funcTypeOf(m, f)!.params.length, ctx));
   out.set(SectionId.code, code.finish());
+
+  // Exports now name the wrappers, so an exported function that code takes a reference to
+  // (`ref.func`) needs another declaration: a declarative element segment, appended.
+  const declare = !p.remapRefs && rewriter.sawRefFunc && p.wrapped.length > 0;
+  if (ctx.globalShift || p.remapRefs || declare) {
+    const elements = p.remapRefs ? m.elements.map((e) => (e.funcIndices ? { ...e, funcIndices: e.funcIndices.map(funcRef) } : e)) : m.elements.slice();
+    if (declare) {
+      elements.push({ flags: 3, mode: 'declarative', table: 0, offset: null, elemType: ValType.funcref, funcIndices: p.wrapped, exprs: null });
+    }
+    if (elements.length) out.set(SectionId.element, encodeElements(bytes, elements, expr));
+    if (m.data.length && ctx.globalShift) out.set(SectionId.data, encodeData(bytes, m.data, expr));
+  }
 
   const sections = o.hostHooks && m.start !== null ? { ...m, sections: m.sections.filter((s) => s.id !== SectionId.start) } : m;
   const result = assembleWithNames(sections, out, o.moduleName, ctx);
   const codeStart = payloadStart(result, SectionId.code);
   for (let i = 0; i < bodyStarts.length; i++) bodyStarts[i]! += codeStart;
   return { bytes: result, bodyStarts, importedFuncs };
+}
+
+function typeIndexOf(m: WasmModule, f: number): number {
+  const imported = countImports(m, 'func');
+  if (f >= imported) return m.functions[f - imported]!;
+  let seen = 0;
+  for (const i of m.imports) if (i.kind === 'func' && seen++ === f) return i.typeIndex;
+  throw new Error(`no function ${f}`);
+}
+
+/**
+ * An entry wrapper: load the module's fuel and depth from the shared meter, call the function, store
+ * them back. Entries from outside (exports, start, escaping references) go through it, so the module's
+ * own code works on fast defined globals and the shared meter is exact whenever control is outside.
+ */
+function wrapperBody(f: number, params: number, ctx: BodyContext): Uint8Array {
+  const s = ctx.sync!;
+  const w = new ByteWriter(32 + params * 2);
+  w.u32(0); // no locals
+  w.byte(0x23).u32(s.fuel).byte(0x24).u32(ctx.gFuel);
+  w.byte(0x23).u32(s.depth).byte(0x24).u32(ctx.gDepth);
+  for (let i = 0; i < params; i++) w.byte(0x20).u32(i);
+  w.byte(0x10).u32(f);
+  w.byte(0x23).u32(ctx.gFuel).byte(0x24).u32(s.fuel);
+  w.byte(0x23).u32(ctx.gDepth).byte(0x24).u32(s.depth);
+  w.byte(0x0b);
+  return w.finish();
 }
 
 /** Re-runs the body rewriter for one defined function, recording where each instruction went. */
@@ -272,19 +393,20 @@ function growBody(gPages: number, gFlags: number): Uint8Array {
   return w.finish();
 }
 
-/** A constant expression with global indices shifted, or null when it has none to shift. */
-export function remapGlobalsInExpr(bytes: Uint8Array, r: Range, imported: number, shift: number): Uint8Array | null {
+/** A constant expression with global indices shifted (and function references redirected), or null when unchanged. */
+export function remapExpr(bytes: Uint8Array, r: Range, imported: number, shift: number, funcs: Map<number, number> | null): Uint8Array | null {
   const reader = new ByteReader(bytes, r.start, r.end);
   let w: ByteWriter | null = null;
   let copyFrom = r.start;
   while (reader.pos < r.end) {
     const at = reader.pos;
     const { op, kind } = readOpcode(reader);
-    if (op === 0x23) {
+    if (op === 0x23 || op === 0xd2) {
       const idx = reader.u32();
-      if (idx >= imported) {
+      const to = op === 0x23 ? (idx >= imported ? idx + shift : idx) : (funcs?.get(idx) ?? idx);
+      if (to !== idx) {
         w ??= new ByteWriter(r.end - r.start + 8);
-        w.bytes(bytes, copyFrom, at).byte(0x23).u32(idx + shift);
+        w.bytes(bytes, copyFrom, at).byte(op).u32(to);
         copyFrom = reader.pos;
       }
     } else skipImmediates(reader, kind);

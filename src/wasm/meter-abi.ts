@@ -29,4 +29,6 @@ export const MeterFlag = {
 export const HOOK_EXPORTS = {
   start: '__meter_start',
   memory: '__meter_memory',
+  /** The module's own copy of the fuel: the fuel left is the least of the shared value and the copies. */
+  fuel: '__meter_fuel',
 } as const;

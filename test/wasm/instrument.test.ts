@@ -155,8 +155,8 @@ t.test('global index shifting: imported and defined globals behave the same afte
   );
   t.same(
     m.exports.filter((e) => e.kind === 'global').map((e) => [e.name, e.index]),
-    [['derived', 6], ['acc', 7]],
-    'exported defined globals shifted by 4',
+    [['derived', 6], ['acc', 7], ['__meter_fuel', 9]],
+    'exported defined globals shifted by 4; the module’s own fuel copy exported after them',
   );
   // in code: imported globals keep their index, defined ones shift by 4
   const run = m.code[2]!;
@@ -166,13 +166,17 @@ t.test('global index shifting: imported and defined globals behave the same afte
   for (const expected of ['global.get 1', 'global.set 1', 'global.get 7', 'global.set 7', 'global.get 6', 'global.get 0', 'global.get 8']) {
     t.ok(globalsUsed.includes(expected), `run uses ${expected}`);
   }
-  // every original global access, in order, with defined globals shifted; 2..5 are the meter's
+  // every original global access, in order, with defined globals shifted; 2..5 are the shared meter's,
+  // 9 and 10 the module's own copies of fuel and depth (appended after its globals)
   const origRun = readModule(original).code[2]!;
   const expectedOrder = decodeInstructions(original, origRun.codeStart, origRun.body.end)
     .filter((i) => instrName(i).startsWith('global.'))
     .map((i) => `${instrName(i)} ${(i.imm[0] as number) >= 2 ? (i.imm[0] as number) + 4 : i.imm[0]}`);
-  t.same(globalsUsed.filter((g) => !/ [2-5]$/.test(g)), expectedOrder, 'the original accesses, shifted, in order');
-  t.ok(globalsUsed.some((g) => g === 'global.get 2') && globalsUsed.some((g) => g === 'global.set 2'), 'the meter charges fuel (global 2)');
+  t.same(globalsUsed.filter((g) => !/ ([2-5]|9|10)$/.test(g)), expectedOrder, 'the original accesses, shifted, in order');
+  t.ok(globalsUsed.some((g) => g === 'global.get 9') && globalsUsed.some((g) => g === 'global.set 9'), 'fuel is charged on the module’s copy (global 9)');
+  // the table holds only this module's functions and is not shared: its call_indirect cannot leave the
+  // module, so the shared meter (global 2) is not touched in `run`
+  t.notOk(globalsUsed.some((g) => / 2$/.test(g)), 'no sync with the shared meter inside the module');
   // global names in the name section follow their globals
   const before = nameMap(nameSubsection(original, 7));
   const after = nameMap(nameSubsection(out, 7));
@@ -311,7 +315,9 @@ t.test('name section: module name set, other names kept; V8 traces carry it', as
   t.same(nameMap(nameSubsection(out, 1)), { 0: 'helper', 1: 'main' }, 'function names kept');
   t.same(nameMap(nameSubsection(out, 7)), { 4: 'g' }, 'global name shifted');
   t.equal(readModule(out).customs.filter((c) => c.name === 'name').length, 1, 'one name section');
-  const replaced = instrument(out.slice(), { moduleName: 'again' });
+  const withName = await wat(src.replace('(module', '(module $orig'), { names: true });
+  t.equal(new TextDecoder().decode(nameSubsection(withName, 0)!.subarray(1)), 'orig', 'the source has a module name');
+  const replaced = instrument(withName, { moduleName: 'again' });
   t.equal(new TextDecoder().decode(nameSubsection(replaced, 0)!.subarray(1)), 'again', 'an existing module name is replaced');
 
   const plain = instrument(await wat(src), { moduleName: 'm42' });
@@ -370,5 +376,5 @@ t.test('deterministic output', async (t) => {
   const outModule = readModule(r.bytes);
   t.equal(r.importedFuncs, 1);
   t.same([...r.bodyStarts], outModule.code.map((c) => c.body.start), 'bodyStarts match the output, grow helper included');
-  t.equal(outModule.code.length, 3, 'two functions + the memory.grow helper');
+  t.equal(outModule.code.length, 4, 'two functions + the memory.grow helper + the entry wrapper of the exported `main`');
 });

@@ -1,0 +1,349 @@
+/**
+ * End-to-end harness: spawns the built server (`node dist/server.js`) as a child process on 127.0.0.1,
+ * captures its stdout (pino JSON lines) and stderr, and stops it. Every wait has a deadline, and every
+ * child is killed in `t.teardown` (and on process exit) whatever happened to the test.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const SERVER = join(ROOT, 'dist/server.js');
+
+/** The part of tap's `t` the harness needs (the root `t` and subtests alike). */
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** `npm test` builds dist/ first (pretest); a direct `npx tap test/e2e/...` after a clean checkout builds here. */
+export function ensureBuilt(): void {
+  if (existsSync(SERVER) && existsSync(join(ROOT, 'dist/pool/worker.js'))) return;
+  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
+}
+
+/** Variables the config reads (src/config.ts): never inherited from the test's own environment. */
+const CONFIG_VARS = new Set([
+  'HOST', 'PORT', 'LOG_LEVEL', 'WORKERS', 'MAX_QUEUE', 'BODY_LIMIT_BYTES', 'STORE_DIR', 'FUEL_DEFAULT', 'FUEL_MAX',
+  'MEMORY_BYTES_DEFAULT', 'MEMORY_BYTES_MAX', 'TIMEOUT_MS_DEFAULT', 'TIMEOUT_MS_MAX', 'MAX_CALL_DEPTH', 'DETERMINISTIC',
+  'SEED_EXAMPLES', 'CONFIG_FILE', 'NODE_ENV',
+]);
+
+/**
+ * The child runs without tap's per-process hooks and coverage collection (NODE_OPTIONS, NODE_V8_COVERAGE,
+ * processinfo): they slow every start, and coverage is not enforced.
+ */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(NODE_OPTIONS|NODE_V8_COVERAGE|_TAPJS_|TAP)/.test(k) && !CONFIG_VARS.has(k)),
+  );
+  return { ...base, ...env };
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export const b64 = (bytes: Uint8Array | string) => Buffer.from(bytes).toString('base64');
+export const fromB64 = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+export const hexOfB64 = (text: string) => Buffer.from(text, 'base64').toString('hex');
+
+export function example(name: string): { bytes: Uint8Array; hash: string } {
+  const bytes = new Uint8Array(readFileSync(join(ROOT, 'examples/wasm', `${name}.wasm`)));
+  return { bytes, hash: sha256(bytes) };
+}
+
+/** A temporary directory removed at teardown. */
+export function tempDir(t: Teardown, prefix = 'wasm-runner-e2e-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Rejects with `what` when `p` has not settled within `ms`. */
+export async function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`deadline of ${ms} ms passed: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([p, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `probe` until it returns a value other than undefined; throws after `ms`. */
+export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, ms: number, what: string, everyMs = 20): Promise<T> {
+  const end = performance.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (performance.now() > end) throw new Error(`gave up after ${ms} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** One JSON log line of the server (pino). */
+export type LogLine = Record<string, any> & { level: number; msg?: string };
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON, or the text when the body is not JSON. */
+  body: any;
+  text: string;
+  ms: number;
+}
+
+export class ServerProcess {
+  readonly proc: ChildProcess;
+  readonly exited: Promise<Exit>;
+  private out = '';
+  private err = '';
+  private exit: Exit | null = null;
+  /** `http://127.0.0.1:PORT`, known once the server logged that it listens. */
+  url = '';
+  port = 0;
+
+  constructor(t: Teardown, env: Record<string, string>) {
+    ensureBuilt();
+    this.proc = spawn(process.execPath, [SERVER], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc.stdout!.setEncoding('utf8').on('data', (s: string) => (this.out += s));
+    this.proc.stderr!.setEncoding('utf8').on('data', (s: string) => (this.err += s));
+    this.exited = new Promise<Exit>((resolve) => {
+      this.proc.on('exit', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+      this.proc.on('error', (e) => {
+        this.err += `\n[spawn error] ${e.message}`;
+        this.exit = { code: null, signal: null };
+        resolve(this.exit);
+      });
+    });
+    const kill = () => {
+      if (this.exit === null) this.proc.kill('SIGKILL');
+    };
+    process.once('exit', kill);
+    t.teardown(async () => {
+      process.removeListener('exit', kill);
+      kill();
+      await deadline(this.exited, 5000, 'a killed server to exit').catch(() => undefined);
+    });
+  }
+
+  get stdout(): string {
+    return this.out;
+  }
+
+  get stderr(): string {
+    return this.err;
+  }
+
+  get running(): boolean {
+    return this.exit === null;
+  }
+
+  /** The complete JSON lines written to stdout so far (a trailing partial line is left out). */
+  logs(): LogLine[] {
+    const lines = this.out.split('\n');
+    lines.pop();
+    return lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+  }
+
+  waitForLog(pred: (l: LogLine) => boolean, ms: number, what: string): Promise<LogLine> {
+    return waitFor(() => {
+      if (!this.running) throw new Error(`server exited (${JSON.stringify(this.exit)}) while waiting for ${what}\n${this.tail()}`);
+      return this.logs().find(pred);
+    }, ms, what);
+  }
+
+  /** The last lines of both streams, for failure messages. */
+  tail(n = 15): string {
+    const last = (s: string) => s.split('\n').slice(-n).join('\n');
+    return `--- stdout ---\n${last(this.out)}\n--- stderr ---\n${last(this.err)}`;
+  }
+
+  /** Waits for the listening line, then polls GET /ready until it answers 200. */
+  async ready(ms = 15_000): Promise<this> {
+    const end = performance.now() + ms;
+    const listening = await this.waitForLog((l) => typeof l.msg === 'string' && /^Server listening at http:\/\/127\.0\.0\.1:\d+$/.test(l.msg), ms, 'the server to listen');
+    this.url = listening.msg!.slice('Server listening at '.length);
+    this.port = Number(new URL(this.url).port);
+    await waitFor(async () => {
+      const r = await this.request('GET', '/ready', undefined, { timeoutMs: 1000 }).catch(() => undefined);
+      return r?.status === 200 ? r : undefined;
+    }, Math.max(100, end - performance.now()), 'GET /ready to answer 200', 50);
+    return this;
+  }
+
+  /** One HTTP request (global fetch), bounded in time. `body`: an object is sent as JSON, bytes as application/wasm. */
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    opts: { timeoutMs?: number; contentType?: string; headers?: Record<string, string> } = {},
+  ): Promise<Reply> {
+    const headers: Record<string, string> = { ...opts.headers };
+    let payload: string | Uint8Array | undefined;
+    if (body instanceof Uint8Array) {
+      payload = body;
+      headers['content-type'] = opts.contentType ?? 'application/wasm';
+    } else if (typeof body === 'string') {
+      payload = body;
+      headers['content-type'] = opts.contentType ?? 'application/json';
+    } else if (body !== undefined) {
+      payload = JSON.stringify(body);
+      headers['content-type'] = opts.contentType ?? 'application/json';
+    }
+    const t0 = performance.now();
+    const res = await fetch(this.url + path, { method, headers, body: payload, signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
+    const text = await res.text();
+    let parsed: any = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON (metrics, yaml)
+    }
+    return { status: res.status, headers: res.headers, body: parsed, text, ms: performance.now() - t0 };
+  }
+
+  /**
+   * An upload the server may refuse before reading it all (413): the server answers and closes while the
+   * client is still writing, so a write error (EPIPE, ECONNRESET) after the response arrived is expected
+   * (fetch would reject on it). node:http on a fresh connection; retried when no response could be read.
+   */
+  async upload(method: string, path: string, body: Uint8Array | string, contentType: string, timeoutMs = 10_000): Promise<Reply> {
+    let last: unknown;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return await this.uploadOnce(method, path, body, contentType, timeoutMs);
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  private uploadOnce(method: string, path: string, body: Uint8Array | string, contentType: string, timeoutMs: number): Promise<Reply> {
+    const t0 = performance.now();
+    return new Promise<Reply>((resolve, reject) => {
+      const req = httpRequest(this.url + path, {
+        method,
+        agent: false,
+        headers: { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) },
+        timeout: timeoutMs,
+      });
+      let answered = false;
+      req.on('response', (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: any = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+          resolve({ status: res.statusCode ?? 0, headers, body: parsed, text, ms: performance.now() - t0 });
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+      req.on('error', (e) => {
+        if (!answered) reject(e);
+      });
+      req.end(body);
+    });
+  }
+
+  execute(req: Record<string, unknown>, timeoutMs?: number): Promise<Reply> {
+    return this.request('POST', '/execute', req, { timeoutMs });
+  }
+
+  /** Sends `signal` and waits (bounded) for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', ms = 10_000): Promise<Exit> {
+    if (this.running) this.proc.kill(signal);
+    return deadline(this.exited, ms, `the server to exit after ${signal}`);
+  }
+}
+
+/** Spawns a server and waits until it is ready (listening and GET /ready 200). */
+export async function startServer(t: Teardown, env: Record<string, string>, ms = 15_000): Promise<ServerProcess> {
+  const s = new ServerProcess(t, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env });
+  try {
+    return await s.ready(ms);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${s.tail()}`);
+  }
+}
+
+/** Spawns the server with a configuration expected to be refused; returns its exit and stderr. */
+export async function runRefused(t: Teardown, env: Record<string, string>, ms = 10_000): Promise<Exit & { stderr: string; stdout: string }> {
+  const s = new ServerProcess(t, { HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
+  const exit = await deadline(s.exited, ms, 'the server to exit on a bad configuration');
+  // the pipes may still hold the last bytes after 'exit'
+  await waitFor(() => (s.proc.stdout!.readableEnded && s.proc.stderr!.readableEnded ? true : undefined), 2000, 'the pipes to close').catch(() => undefined);
+  return { ...exit, stderr: s.stderr, stdout: s.stdout };
+}
+
+/** Resolves with the connect error code (e.g. ECONNREFUSED), or 'connected' when a TCP connection opens. */
+export function tryConnect(port: number, ms = 2000): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve('timeout');
+    }, ms);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve('connected');
+    });
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(e.code ?? e.message);
+    });
+  });
+}
+
+/** Σ i for i < n (wrapping i32), exported as `main(n)`: costs 13n+6 fuel including the function entry. */
+export const LOOP_WAT = `(module
+  (func (export "main") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+    (block $done
+      (loop $top
+        local.get $i
+        local.get $n
+        i32.ge_s
+        br_if $done
+        local.get $acc
+        local.get $i
+        i32.add
+        local.set $acc
+        local.get $i
+        i32.const 1
+        i32.add
+        local.set $i
+        br $top))
+    local.get $acc))`;
+
+export const loopFuel = (n: number) => 13 * n + 6;
+/** The value LOOP_WAT returns for n (Σ i, i < n, wrapped to i32). */
+export const loopValue = (n: number) => Number(BigInt.asIntN(32, (BigInt(n) * BigInt(n - 1)) / 2n));
