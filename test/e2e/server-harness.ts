@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,55 +221,80 @@ export class ServerProcess {
   }
 
   /**
-   * An upload the server may refuse before reading it all (413): the server answers and closes while the
-   * client is still writing, so a write error (EPIPE, ECONNRESET) after the response arrived is expected
-   * (fetch would reject on it). node:http on a fresh connection; retried when no response could be read.
+   * An upload the server should refuse from its Content-Length alone (413): the request head is sent
+   * first and the body only if no answer came within `bodyAfterMs` (as a client waiting for
+   * `100 Continue` would). Sending the whole body at once races with the server closing the connection
+   * after its early answer: the client then sees EPIPE or ECONNRESET instead of the response.
    */
-  async upload(method: string, path: string, body: Uint8Array | string, contentType: string, timeoutMs = 10_000): Promise<Reply> {
-    let last: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        return await this.uploadOnce(method, path, body, contentType, timeoutMs);
-      } catch (e) {
-        last = e;
-      }
-    }
-    throw last;
-  }
-
-  private uploadOnce(method: string, path: string, body: Uint8Array | string, contentType: string, timeoutMs: number): Promise<Reply> {
+  upload(method: string, path: string, body: Uint8Array | string, contentType: string, opts: { timeoutMs?: number; bodyAfterMs?: number } = {}): Promise<Reply> {
     const t0 = performance.now();
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    const payload = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     return new Promise<Reply>((resolve, reject) => {
-      const req = httpRequest(this.url + path, {
-        method,
-        agent: false,
-        headers: { 'content-type': contentType, 'content-length': String(Buffer.byteLength(body)) },
-        timeout: timeoutMs,
-      });
-      let answered = false;
-      req.on('response', (res) => {
-        answered = true;
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let parsed: any = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON
+      const sock = connect({ host: '127.0.0.1', port: this.port });
+      const chunks: Buffer[] = [];
+      let settled = false;
+      const finish = (e?: Error) => {
+        if (settled) return;
+        const raw = Buffer.concat(chunks);
+        const split = raw.indexOf('\r\n\r\n');
+        if (split < 0) {
+          if (!e) return; // not complete yet
+          settled = true;
+          clearTimeout(giveUp);
+          clearTimeout(sendBody);
+          sock.destroy();
+          reject(new Error(`no complete response head (${raw.length} bytes): ${e.message}`));
+          return;
+        }
+        const [statusLine, ...lines] = raw.subarray(0, split).toString('latin1').split('\r\n');
+        const headers = new Headers();
+        for (const l of lines) {
+          const i = l.indexOf(':');
+          if (i > 0) headers.append(l.slice(0, i).trim(), l.slice(i + 1).trim());
+        }
+        const length = Number(headers.get('content-length') ?? NaN);
+        const rest = raw.subarray(split + 4);
+        if (Number.isFinite(length) ? rest.length < length : !e) {
+          if (e) {
+            settled = true;
+            clearTimeout(giveUp);
+            clearTimeout(sendBody);
+            reject(new Error(`truncated response body: ${e.message}`));
           }
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
-          resolve({ status: res.statusCode ?? 0, headers, body: parsed, text, ms: performance.now() - t0 });
-        });
+          return;
+        }
+        settled = true;
+        clearTimeout(giveUp);
+        clearTimeout(sendBody);
+        sock.destroy();
+        const text = (Number.isFinite(length) ? rest.subarray(0, length) : rest).toString('utf8');
+        let parsed: any = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        resolve({ status: Number(statusLine!.split(' ')[1]), headers, body: parsed, text, ms: performance.now() - t0 });
+      };
+      const giveUp = setTimeout(() => finish(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
+      let sendBody: NodeJS.Timeout | undefined;
+      sock.on('data', (c: Buffer) => {
+        chunks.push(c);
+        finish();
       });
-      req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
-      req.on('error', (e) => {
-        if (!answered) reject(e);
+      sock.on('end', () => finish(new Error('connection ended')));
+      sock.on('error', (e) => finish(e));
+      sock.on('close', () => finish(new Error('connection closed')));
+      sock.once('connect', () => {
+        const u = new URL(this.url);
+        sock.write(
+          `${method} ${path} HTTP/1.1\r\nhost: ${u.host}\r\ncontent-type: ${contentType}\r\ncontent-length: ${payload.length}\r\nconnection: close\r\n\r\n`,
+        );
+        sendBody = setTimeout(() => {
+          if (chunks.length === 0) sock.write(payload, () => undefined);
+        }, opts.bodyAfterMs ?? 1000);
       });
-      req.end(body);
     });
   }
 

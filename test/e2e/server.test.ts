@@ -174,10 +174,12 @@ t.test('4xx: 400, 404, 413, 415, 422 and an unknown route, each with the error b
   const big = await execA({ contract: { wasm: b64(new Uint8Array(4 * 1024 * 1024 + 1)) } });
   checkError(t, big, 413, 'too_large');
   t.match(big.body.error.message, /4194304/, 'names the limit');
-  const bigPut = await A.upload('PUT', '/modules', new Uint8Array(4 * 1024 * 1024 + 1), 'application/wasm');
+  const bigPut = await A.upload('PUT', '/modules', new Uint8Array(4 * 1024 * 1024 + 1), 'application/wasm', { bodyAfterMs: 2000 });
   checkError(t, bigPut, 413, 'too_large');
-  const bigBody = await A.upload('POST', '/execute', JSON.stringify({ contract: { wasm: 'A'.repeat(13 * 1024 * 1024) } }), 'application/json');
+  t.ok(bigPut.ms < 2000, 'refused from its Content-Length, before the body is sent');
+  const bigBody = await A.upload('POST', '/execute', JSON.stringify({ contract: { wasm: 'A'.repeat(13 * 1024 * 1024) } }), 'application/json', { bodyAfterMs: 2000 });
   checkError(t, bigBody, 413, 'too_large');
+  t.ok(bigBody.ms < 2000, 'refused from its Content-Length, before the body is sent');
   t.match(bigBody.body.error.message, /\d{4,}/, 'the message names the body limit in bytes', {
     todo: 'bug: src/http/errors.ts:50 takes the number from Fastify\'s message, which has none ("Request body is too large"), so the message reads "request body is larger than the limit bytes"',
   });
