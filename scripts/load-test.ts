@@ -208,19 +208,23 @@ async function main(): Promise<number> {
   // 3. the load, between two readings of the service's counters
   const before = await metricsText(url);
   const latencies = new Latencies();
-  const instance = autocannon({
-    url: new URL('/execute', url).toString(),
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: json,
-    connections: opts.connections,
-    duration: opts.duration,
-    timeout: 30,
+  const result = await new Promise<autocannon.Result>((done, fail) => {
+    const instance = autocannon(
+      {
+        url: new URL('/execute', url).toString(),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: json,
+        connections: opts.connections,
+        duration: opts.duration,
+        timeout: 30,
+      },
+      (err, res) => (err ? fail(err) : done(res)),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) latencies.add(ms);
+    });
   });
-  instance.on('response', (_client, status, _bytes, ms) => {
-    if (status >= 200 && status < 300) latencies.add(ms);
-  });
-  const result = await instance;
   const after = await metricsText(url);
   const lat = latencies.summary();
 

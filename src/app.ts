@@ -63,8 +63,15 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   app.setNotFoundHandler((req, reply) => {
     handleError(new HttpError(404, 'not_found', `no route ${req.method} ${req.url}`), req, reply);
   });
+  // While closing, answer in-flight requests with `Connection: close`, so keep-alive clients do not
+  // hold the server open after their last response.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   await app.register(swagger, {

@@ -220,15 +220,17 @@ function memoryReport(
 ): ExecutionResult['memory'] {
   const initialPages = input.contract.info.memoryPages + (input.library?.info.memoryPages ?? 0);
   const grown = initialPages > capPages ? 0 : Math.max(0, capPages - initialPages - (meter.pages.value as number));
+  // refused before instantiation: nothing was allocated
+  const refused = initialPages > capPages;
   const one = (p: PreparedModule, i: WebAssembly.Instance | undefined): ModuleMemory => {
     const initialBytes = p.info.memoryPages * PAGE;
     const mem = i?.exports[HOOK_EXPORTS.memory];
-    const peakBytes = mem instanceof WebAssembly.Memory ? mem.buffer.byteLength : initialBytes;
+    const peakBytes = refused ? 0 : mem instanceof WebAssembly.Memory ? mem.buffer.byteLength : initialBytes;
     return { initialBytes, peakBytes };
   };
   return {
     limitBytes: limits.memoryBytes,
-    peakBytes: (initialPages + grown) * PAGE,
+    peakBytes: refused ? 0 : (initialPages + grown) * PAGE,
     modules: {
       contract: one(input.contract, contract),
       ...(input.library ? { library: one(input.library, lib) } : {}),

@@ -74,6 +74,8 @@ export class Meter {
 
   /** Gives back fuel charged up front for operators a trap kept from running. */
   refund(n: number): void {
-    if (n > 0) this.fuel.value = (this.fuel.value as bigint) + BigInt(n);
+    if (n <= 0) return;
+    const left = (this.fuel.value as bigint) + BigInt(n);
+    this.fuel.value = left > this.fuelLimit ? this.fuelLimit : left;
   }
 }

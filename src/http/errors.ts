@@ -39,6 +39,11 @@ export function fromRequestError(e: RequestError): HttpError {
 
 export const errorBody = (kind: ErrorKind, message: string) => ({ error: { kind, message } });
 
+const errorKinds = new WeakMap<FastifyRequest, ErrorKind>();
+
+/** The error kind a request was answered with, if any (for metrics). */
+export const errorKindOf = (req: FastifyRequest): ErrorKind | undefined => errorKinds.get(req);
+
 /** The one error handler: every error leaves as the documented body, never as a stack trace. */
 export function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
   let e: HttpError;
@@ -47,7 +52,10 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
   else {
     const fe = err as FastifyError;
     if (fe.validation) e = new HttpError(400, 'bad_request', `invalid request: ${fe.message}`);
-    else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new HttpError(413, 'too_large', `request body is larger than ${fe.message.match(/\d+/)?.[0] ?? 'the limit'} bytes`);
+    else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = req.routeOptions?.bodyLimit;
+      e = new HttpError(413, 'too_large', `request body is larger than ${limit ? `the limit of ${limit} bytes` : 'the limit'}`);
+    }
     else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new HttpError(415, 'unsupported_media_type', fe.message);
     else if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || (fe.statusCode === 400)) {
       e = new HttpError(400, 'bad_request', fe.message);
@@ -57,6 +65,7 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
       e = new HttpError(500, 'internal', 'internal error (logged with this request id)');
     }
   }
+  errorKinds.set(req, e.kind);
   if (e.retryAfterSeconds !== undefined) reply.header('retry-after', String(e.retryAfterSeconds));
   reply.status(e.status).send(errorBody(e.kind, e.message));
 }

@@ -33,16 +33,19 @@ function workerFile(): string {
 export class ExecutionPool {
   private readonly piscina: Piscina<unknown, TaskResult>;
   private warm = false;
+  private active = 0;
   readonly size: number;
+  private readonly maxQueue: number;
 
   constructor(opts: PoolOptions) {
     this.size = opts.workers;
+    this.maxQueue = opts.maxQueue;
     const data: WorkerData = { engine: opts.engine };
     this.piscina = new Piscina({
       filename: workerFile(),
       minThreads: opts.workers,
       maxThreads: opts.workers,
-      maxQueue: opts.maxQueue,
+      maxQueue: Number.MAX_SAFE_INTEGER, // bounded by `execute` itself
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
       workerData: data,
@@ -72,8 +75,18 @@ export class ExecutionPool {
     return this.piscina.threads.length;
   }
 
-  /** Runs one execution; rejects with QueueFullError or TimeoutError. */
+  /** Executions running or waiting. */
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /**
+   * Runs one execution; rejects with QueueFullError or TimeoutError. The bound is counted here, not
+   * left to Piscina: tasks given an AbortSignal bypass Piscina's `maxQueue`.
+   */
   async execute(input: ExecuteInput, prepareMs: number): Promise<TaskResult> {
+    if (this.active >= this.size + this.maxQueue) throw new QueueFullError('queue full');
+    this.active++;
     const task: ExecuteTask = { input, submittedAt: now(), prepareMs };
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), input.limits.timeoutMs);
@@ -81,10 +94,11 @@ export class ExecutionPool {
       return await this.piscina.run(task, { signal: controller.signal });
     } catch (e) {
       if (controller.signal.aborted) throw new TimeoutError('timeout');
-      if (e instanceof Error && /queue is at limit/i.test(e.message)) throw new QueueFullError('queue full');
+      controller.abort(); // never leave a refused task queued to run for nobody
       throw e;
     } finally {
       clearTimeout(timer);
+      this.active--;
     }
   }
 

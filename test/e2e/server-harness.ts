@@ -197,9 +197,9 @@ export class ServerProcess {
     opts: { timeoutMs?: number; contentType?: string; headers?: Record<string, string> } = {},
   ): Promise<Reply> {
     const headers: Record<string, string> = { ...opts.headers };
-    let payload: string | Uint8Array | undefined;
+    let payload: string | Uint8Array<ArrayBuffer> | undefined;
     if (body instanceof Uint8Array) {
-      payload = body;
+      payload = new Uint8Array(body);
       headers['content-type'] = opts.contentType ?? 'application/wasm';
     } else if (typeof body === 'string') {
       payload = body;
@@ -229,7 +229,7 @@ export class ServerProcess {
   upload(method: string, path: string, body: Uint8Array | string, contentType: string, opts: { timeoutMs?: number; bodyAfterMs?: number } = {}): Promise<Reply> {
     const t0 = performance.now();
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    const payload = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const payload = Buffer.from(body);
     return new Promise<Reply>((resolve, reject) => {
       const sock = connect({ host: '127.0.0.1', port: this.port });
       const chunks: Buffer[] = [];

@@ -30,7 +30,8 @@ import {
   waitFor,
 } from './server-harness.js';
 
-type T = typeof t;
+/** The assertions the helpers use (the root `t` and subtests alike). */
+type T = Pick<typeof t, 'ok' | 'equal' | 'same' | 'match' | 'type'>;
 
 const kv = example('kv');
 const library = example('library');
@@ -180,9 +181,7 @@ t.test('4xx: 400, 404, 413, 415, 422 and an unknown route, each with the error b
   const bigBody = await A.upload('POST', '/execute', JSON.stringify({ contract: { wasm: 'A'.repeat(13 * 1024 * 1024) } }), 'application/json', { bodyAfterMs: 2000 });
   checkError(t, bigBody, 413, 'too_large');
   t.ok(bigBody.ms < 2000, 'refused from its Content-Length, before the body is sent');
-  t.match(bigBody.body.error.message, /\d{4,}/, 'the message names the body limit in bytes', {
-    todo: 'bug: src/http/errors.ts:50 takes the number from Fastify\'s message, which has none ("Request body is too large"), so the message reads "request body is larger than the limit bytes"',
-  });
+  t.match(bigBody.body.error.message, /\d{4,}/, 'the message names the body limit in bytes');
 
   // 415
   checkError(t, await A.request('PUT', '/modules', 'hello', { contentType: 'text/plain' }), 415, 'unsupported_media_type');
@@ -405,16 +404,22 @@ t.test('logs of the first server: one execution line per execution, no bytes', a
   t.equal(A.stderr, '', 'nothing on stderr');
 });
 
-/** Loop iterations that take about `targetMs` on this server (one calibration run after a warm-up). */
-async function calibrate(s: ServerProcess, targetMs: number): Promise<number> {
+/**
+ * Loop iterations that take about `targetMs` on this server. Each worker runs a new module in V8's
+ * baseline tier until it tiers up (several times slower), so every worker runs the loop a few times
+ * first; the last round is the measure.
+ */
+async function calibrate(s: ServerProcess, workers: number, targetMs: number): Promise<number> {
   const n0 = 20_000_000;
   let ms = 0;
-  for (let i = 0; i < 2; i++) {
-    const r = await s.execute({ contract: { wasm: loopB64 }, args: [n0], limits: { fuel: loopFuel(n0), timeoutMs: 20_000 } }, 25_000);
-    if (r.status !== 200 || r.body.ok !== true) throw new Error(`calibration run failed: ${r.text.slice(0, 300)}`);
-    ms = Math.max(ms, r.body.timings.executeMs);
+  for (let round = 0; round < 3; round++) {
+    const rs = await Promise.all(
+      Array.from({ length: workers }, () => s.execute({ contract: { wasm: loopB64 }, args: [n0], limits: { fuel: loopFuel(n0), timeoutMs: 20_000 } }, 25_000)),
+    );
+    for (const r of rs) if (r.status !== 200 || r.body.ok !== true) throw new Error(`calibration run failed: ${r.text.slice(0, 300)}`);
+    ms = Math.max(...rs.map((r) => r.body.timings.executeMs as number));
   }
-  return Math.max(n0, Math.min(2_000_000_000, Math.round((n0 * targetMs) / Math.max(ms, 1))));
+  return Math.max(5 * n0, Math.min(2_000_000_000, Math.round((n0 * targetMs) / Math.max(ms, 1))));
 }
 
 const executeRequestsSeen = (s: ServerProcess) =>
@@ -422,7 +427,7 @@ const executeRequestsSeen = (s: ServerProcess) =>
 
 t.test('SIGTERM with 4 requests in flight: all answered, new connections refused, exit 0', async (t) => {
   const S = await startServer(t, { WORKERS: '2', STORE_DIR: 'none', SEED_EXAMPLES: 'false', FUEL_MAX: '100000000000' });
-  const n = await calibrate(S, 700);
+  const n = await calibrate(S, 2, 400);
   const seen = executeRequestsSeen(S);
   const done = [false, false, false, false];
   // Connection: close, so that the drain does not also wait for idle keep-alive sockets (see the next test)
@@ -443,6 +448,7 @@ t.test('SIGTERM with 4 requests in flight: all answered, new connections refused
   t.equal(refused, 'ECONNREFUSED', 'a new connection is refused');
   t.ok(done.filter(Boolean).length < 4, 'refused while requests are still in flight');
   const replies = await deadline(Promise.all(inflight), 30_000, 'the in-flight responses');
+  t.comment(`n = ${n}: responses after ${replies.map((r) => r.ms.toFixed(0)).join(', ')} ms`);
   for (const r of replies) {
     checkExecBody(t, r, true);
     t.same(r.body.result, { values: [loopValue(n)], output: '' }, 'a complete result');
@@ -456,7 +462,7 @@ t.test('SIGTERM with 4 requests in flight: all answered, new connections refused
 
 t.test('SIGTERM with keep-alive clients in flight: the process still exits promptly', async (t) => {
   const S = await startServer(t, { WORKERS: '2', STORE_DIR: 'none', SEED_EXAMPLES: 'false', FUEL_MAX: '100000000000' });
-  const n = await calibrate(S, 400);
+  const n = await calibrate(S, 2, 200);
   const seen = executeRequestsSeen(S);
   // the global fetch keeps connections alive, as most HTTP clients and proxies do
   const inflight = [0, 1].map(() => S.execute({ contract: { wasm: loopB64 }, args: [n], limits: { fuel: loopFuel(n), timeoutMs: 25_000 } }, 30_000));
@@ -468,8 +474,5 @@ t.test('SIGTERM with keep-alive clients in flight: the process still exits promp
     t.same(r.body.result, { values: [loopValue(n)], output: '' }, 'a complete result');
   }
   const exit = await deadline(S.exited, 3000, 'exit').catch(() => null);
-  t.same(exit, { code: 0, signal: null }, 'exits with code 0 within 3 s of the last response', {
-    todo:
-      'bug: src/server.ts + src/app.ts: app.close() waits for every connection, and the keep-alive sockets of requests that were in flight at SIGTERM stay open after their response (Fastify only closes the connections idle at close time; the responses still say Connection: keep-alive), so the process waits for close-with-grace\'s delay (35 s) and exits with code 1',
-  });
+  t.same(exit, { code: 0, signal: null }, 'exits with code 0 within 3 s of the last response');
 });

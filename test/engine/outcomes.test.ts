@@ -105,7 +105,8 @@ t.test('memory_limit (a): initial sizes of contract and library together over th
   t.equal(r.error!.kind, 'memory_limit');
   t.match(r.error!.message, /contract 2 \+ library 3 pages/);
   t.match(r.error!.message, String(4 * PAGE));
-  t.same(r.memory.modules, { contract: { initialBytes: 2 * PAGE, peakBytes: 2 * PAGE }, library: { initialBytes: 3 * PAGE, peakBytes: 3 * PAGE } });
+  t.same(r.memory.modules, { contract: { initialBytes: 2 * PAGE, peakBytes: 0 }, library: { initialBytes: 3 * PAGE, peakBytes: 0 } }, 'declared sizes, nothing allocated');
+  t.equal(r.memory.peakBytes, 0);
   t.equal(r.memory.limitBytes, 4 * PAGE);
   t.equal(r.fuel.consumed, 0, 'nothing ran');
   t.same(r.error!.kind, 'memory_limit', 'the start function never ran');

@@ -1,0 +1,39 @@
+/**
+ * A bad configuration is refused at start: exit code 78 (EX_CONFIG) and a message on stderr naming the
+ * bad setting, before anything listens.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { runRefused, tempDir } from './server-harness.js';
+
+/** Safe values for everything not under test: nothing binds a fixed port or writes a store if the start wrongly succeeds. */
+const SAFE = { PORT: '0', STORE_DIR: 'none', SEED_EXAMPLES: 'false', WORKERS: '1' };
+
+function refusedCleanly(t: Pick<typeof import('tap')['t'], 'same' | 'match' | 'notMatch'>, r: Awaited<ReturnType<typeof runRefused>>, name: RegExp): void {
+  t.same({ code: r.code, signal: r.signal }, { code: 78, signal: null }, 'exit code 78');
+  t.match(r.stderr, name, `stderr names the setting: ${r.stderr.trim()}`);
+  t.notMatch(r.stdout, /Server listening/, 'never listened');
+}
+
+t.test('PORT=abc', async (t) => {
+  const r = await runRefused(t, { ...SAFE, PORT: 'abc' });
+  refusedCleanly(t, r, /\bPORT\b/);
+  t.match(r.stderr, /abc/, 'and the bad value');
+});
+
+t.test('CONFIG_FILE with "workers": -3', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'bad.json');
+  writeFileSync(file, JSON.stringify({ workers: -3 }));
+  const r = await runRefused(t, { ...SAFE, WORKERS: '', CONFIG_FILE: file });
+  refusedCleanly(t, r, /\bworkers\b/);
+  t.match(r.stderr, /-3/, 'and the bad value');
+});
+
+t.test('CONFIG_FILE that does not exist, and a bad LOG_LEVEL', async (t) => {
+  const dir = tempDir(t);
+  const missing = join(dir, 'missing.json');
+  refusedCleanly(t, await runRefused(t, { ...SAFE, CONFIG_FILE: missing }), new RegExp(missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  refusedCleanly(t, await runRefused(t, { ...SAFE, LOG_LEVEL: 'loud' }), /logLevel/);
+});
