@@ -14,6 +14,7 @@ import type { EngineConfig } from './engine/execute.js';
 import type { PreparedModule } from './engine/prepare.js';
 import { handleError, HttpError } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
+import { formatSchemaErrors } from './http/validation.js';
 import { ModuleResolver } from './http/module-resolver.js';
 import { executeRoute } from './http/routes/execute.js';
 import { modulesRoute } from './http/routes/modules.js';
@@ -43,7 +44,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, verbose: true } },
+    schemaErrorFormatter: formatSchemaErrors,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const engine = engineConfig(config);

@@ -51,7 +51,7 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
   else if (err instanceof RequestError) e = fromRequestError(err);
   else {
     const fe = err as FastifyError;
-    if (fe.validation) e = new HttpError(400, 'bad_request', `invalid request: ${fe.message}`);
+    if (fe.validation) e = new HttpError(400, 'bad_request', fe.message);
     else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const limit = req.routeOptions?.bodyLimit;
       e = new HttpError(413, 'too_large', `request body is larger than ${limit ? `the limit of ${limit} bytes` : 'the limit'}`);

@@ -9,7 +9,7 @@ export const ModuleRef = Type.Union(
     Type.Object({ wasm: Base64 }, { additionalProperties: false, title: 'InlineModule' }),
     Type.Object({ hash: Hash }, { additionalProperties: false, title: 'ModuleByHash' }),
   ],
-  { description: 'a module given inline (base64) or by the hash of a module stored with PUT /modules' },
+  { description: '{ "wasm": "<base64 module bytes>" } or { "hash": "<sha256, 64 lowercase hex digits, of a module stored with PUT /modules>" }' },
 );
 
 export const ExecuteRequest = Type.Object(
@@ -28,7 +28,7 @@ export const ExecuteRequest = Type.Object(
     ),
     entrypoint: Type.Optional(Type.String({ minLength: 1, description: 'exported function to call (default "main")' })),
     args: Type.Optional(
-      Type.Array(Type.Union([Type.Number(), Type.String()]), {
+      Type.Array(Type.Union([Type.Number(), Type.String()], { description: 'a number, or a decimal string for an i64' }), {
         description: 'by the signature: i32/f32/f64 as numbers, i64 as decimal strings',
       }),
     ),
