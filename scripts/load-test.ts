@@ -35,6 +35,7 @@ options:
 
 Prints req/s (mean), latency p50/p90/p99 (ms), total requests, non-2xx responses, and the executions per
 outcome kind read from the service's /metrics before and after the run (exact).
+Exit status: 0; 1 when the service cannot be reached, the setup fails or connections failed; 2 for bad options.
 `;
 
 class UsageError extends Error {}

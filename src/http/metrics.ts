@@ -37,7 +37,7 @@ export function createMetrics(src: MetricSources) {
     registers: [registry],
   });
   new Gauge({ name: 'wasm_pool_queue_depth', help: 'Executions waiting for a worker', registers: [registry], collect() { this.set(src.queueSize()); } });
-  new Gauge({ name: 'wasm_pool_utilization', help: 'Share of worker time spent on tasks (0..1)', registers: [registry], collect() { this.set(src.utilization()); } });
+  new Gauge({ name: 'wasm_pool_utilization', help: 'Share of the worker threads busy with an execution at the time of the scrape (0..1)', registers: [registry], collect() { this.set(src.utilization()); } });
   new Gauge({ name: 'wasm_pool_threads', help: 'Worker threads running', registers: [registry], collect() { this.set(src.threads()); } });
   new Gauge({
     name: 'wasm_store_lookups',

@@ -67,8 +67,9 @@ export class ExecutionPool {
     return this.piscina.queueSize;
   }
 
+  /** Share of the workers busy right now (Piscina 5.3's own `utilization` is off by a factor of 1000). */
   get utilization(): number {
-    return this.piscina.utilization;
+    return Math.min(this.active, this.size) / this.size;
   }
 
   get threads(): number {
