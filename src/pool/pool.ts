@@ -76,6 +76,11 @@ export class ExecutionPool {
     return this.piscina.threads.length;
   }
 
+  /** Whether a new execution would be refused now. */
+  get full(): boolean {
+    return this.active >= this.size + this.maxQueue;
+  }
+
   /** Executions running or waiting. */
   get inFlight(): number {
     return this.active;
@@ -86,7 +91,7 @@ export class ExecutionPool {
    * left to Piscina: tasks given an AbortSignal bypass Piscina's `maxQueue`.
    */
   async execute(input: ExecuteInput, prepareMs: number): Promise<TaskResult> {
-    if (this.active >= this.size + this.maxQueue) throw new QueueFullError('queue full');
+    if (this.full) throw new QueueFullError('queue full');
     this.active++;
     const task: ExecuteTask = { input, submittedAt: now(), prepareMs };
     const controller = new AbortController();

@@ -23,9 +23,15 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400) metrics.rejected.inc({ kind: errorKindOf(req) ?? 'internal' });
   });
+  const overloaded = () =>
+    new HttpError(503, 'overloaded', `all ${pool.size} workers are busy and ${Math.max(0, pool.inFlight - pool.size)} executions are waiting: retry later`, 1);
   app.post(
     '/execute',
     {
+      // shed load before parsing and validating a body that could not be run anyway
+      onRequest: async () => {
+        if (pool.full) throw overloaded();
+      },
       schema: {
         summary: 'Link a contract with an optional library and run one call under limits',
         body: ExecuteRequest,
@@ -57,9 +63,7 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
         if (!('result' in r)) throw new Error('worker answered a ping to an execution');
         result = r.result;
       } catch (e) {
-        if (e instanceof QueueFullError) {
-          throw new HttpError(503, 'overloaded', `all ${pool.size} workers are busy and ${Math.max(0, pool.inFlight - pool.size)} executions are waiting: retry later`, 1);
-        }
+        if (e instanceof QueueFullError) throw overloaded();
         if (!(e instanceof TimeoutError)) throw e;
         result = timeoutResult(exec, { prepareMs, executeMs: performance.now() - started - prepareMs });
       }
