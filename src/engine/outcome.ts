@@ -78,8 +78,8 @@ export function trapSite(e: unknown): TrapSite | null {
     Error.prepareStackTrace = prev;
   }
   if (typeof text !== 'string') return null;
-  const firstFrame = text.split('\n').find((l) => l.includes('wasm://') || l.includes('file:') || l.includes('node:'));
-  const m = firstFrame ? FRAME.exec(firstFrame) : null;
+  // only the top frame: a trap is always raised by the wasm instruction at the top
+  const m = FRAME.exec(text.split('\n', 1)[0]!);
   if (!m) return null;
   return { module: m[1]!, func: Number(m[2]), offset: parseInt(m[3]!, 16) };
 }
