@@ -120,7 +120,8 @@ t.test('every outcome kind through the CLI', async (t) => {
     const b = r.json();
     t.same(b.error, { kind: 'timeout', message: 'execution stopped after 300 ms (wall clock)' });
     t.same(b.fuel, { limit: 10_000_000_000, consumed: 10_000_000_000, remaining: 0 });
-    t.ok(b.timings.executeMs >= 300, `executeMs ${b.timings.executeMs}`);
+    // libuv timers have millisecond granularity against performance.now(): allow the last millisecond
+    t.ok(b.timings.executeMs >= 299, `executeMs ${b.timings.executeMs}`);
     t.ok(r.ms < 3000, `returned after ${Math.round(r.ms)} ms`);
   });
 });
