@@ -24,7 +24,7 @@ export const DEPTH = 1_000_000;
 export const PAGES = 65536;
 
 /** What the engine passes besides the meter (src/engine/prepare.ts). */
-export const ENGINE_OPTIONS: InstrumentOptions = { moduleName: 'bench', maxMemoryPages: 4096, maxTableElements: 10_000 };
+export const ENGINE_OPTIONS: InstrumentOptions = { moduleName: 'bench', maxMemoryPages: 4096, maxTableElements: 10_000, localFuel: true };
 
 type Exports = Record<string, unknown>;
 type Fn = (...args: unknown[]) => unknown;

@@ -7,7 +7,7 @@ import { HOST_SIGNATURES, HostState, type LogLine, type OutputLimits, hostImport
 import { type BridgePlan, type LinkStats, bridgeImports, planBridge } from './linking/bridge.js';
 import { Meter } from './meter.js';
 import { type Outcome, classify, trapSite } from './outcome.js';
-import type { InstrumentSettings, ModuleInfo, PreparedModule } from './prepare.js';
+import { type InstrumentSettings, type ModuleInfo, type PreparedModule, exactVariant } from './prepare.js';
 import { unexecutedFuel } from './refund.js';
 import { type JsonValue, checkSignatureSupported, fromWasmResults, toWasmArgs } from './values.js';
 import { type FuncType, formatFuncType, sameFuncType } from '../wasm/module.js';
@@ -126,6 +126,7 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
   let contractInstance: WebAssembly.Instance | undefined;
   let outcome: Outcome | null = null;
   let trapped: unknown;
+  let raisedByWasm = false;
   let values: JsonValue[] = [];
   let t1 = t0;
   let t2 = t0;
@@ -164,7 +165,13 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
       if (t1 === t0) t1 = performance.now();
       outcome = classify(e, meter, limits.memoryBytes);
       trapped = outcome.kind === 'trap' || outcome.kind === 'memory_limit' ? e : undefined;
+      raisedByWasm = (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) && outcome.kind !== 'out_of_fuel';
     }
+  }
+  // The fast variants leave the fuel count behind when wasm traps: the run is deterministic, so run it
+  // again with the exact variants, which give the same outcome with the exact fuel.
+  if (raisedByWasm && (contract.localFuel || library?.localFuel)) {
+    return execute({ ...input, contract: exactVariant(contract), library: library ? exactVariant(library) : library }, config, timings);
   }
   t2 = performance.now();
   if (t1 === t0) t1 = t2;
@@ -207,7 +214,7 @@ function refundTrap(e: unknown, input: ExecuteInput, config: EngineConfig, meter
   const site = trapSite(e);
   if (!site) return;
   const owner = [input.contract, input.library].find((p) => p && p.name === site.module);
-  if (owner) meter.refund(unexecutedFuel(owner, site, config.instrument));
+  if (owner) meter.refund(unexecutedFuel(owner, site));
 }
 
 function memoryReport(

@@ -53,7 +53,13 @@ export interface PreparedModule {
   /** Offsets of each defined function's body in the instrumented bytes. */
   bodyStarts: Uint32Array;
   importedFuncs: number;
+  settings: InstrumentSettings;
   settingsKey: string;
+  /**
+   * The fast variant keeps the fuel in a local per function; after a trap its count lags behind, and
+   * the engine re-runs the execution with the exact variant (`exactVariant`).
+   */
+  localFuel: boolean;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -111,15 +117,27 @@ export function prepare(bytes: Uint8Array, settings: InstrumentSettings, policy:
   const { module, info } = inspect(bytes);
   const violation = checkPolicy(module, policy);
   if (violation) throw policyViolation(violation);
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  shared.set(bytes);
+  return compileVariant(module, info, shared, settings, true);
+}
+
+/** The instrumentation options of a variant: everything that shapes the instrumented bytes. */
+export function variantOptions(p: Pick<PreparedModule, 'name' | 'settings' | 'localFuel'>) {
+  return {
+    moduleName: p.name,
+    maxMemoryPages: p.settings.maxMemoryPages,
+    maxTableElements: p.settings.maxTableElements,
+    hostHooks: true,
+    localFuel: p.localFuel,
+  };
+}
+
+function compileVariant(module: WasmModule, info: ModuleInfo, original: Uint8Array, settings: InstrumentSettings, localFuel: boolean): PreparedModule {
   const name = `m${info.hash.slice(0, 16)}`;
   let out;
   try {
-    out = instrumentModule(module, {
-      moduleName: name,
-      maxMemoryPages: settings.maxMemoryPages,
-      maxTableElements: settings.maxTableElements,
-      hostHooks: true,
-    });
+    out = instrumentModule(module, variantOptions({ name, settings, localFuel }));
   } catch (e) {
     if (e instanceof ReservedNameError || e instanceof WasmFormatError) throw policyViolation(`module cannot be metered: ${e.message}`);
     throw e;
@@ -131,15 +149,31 @@ export function prepare(bytes: Uint8Array, settings: InstrumentSettings, policy:
     // The original validated, so this is a limit of the engine (e.g. too many locals once metered).
     throw policyViolation(`module cannot be metered: ${(e as Error).message}`);
   }
-  const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
-  shared.set(bytes);
   return {
     info,
-    original: shared,
+    original,
     compiled,
     name,
     bodyStarts: out.bodyStarts,
     importedFuncs: out.importedFuncs,
+    settings,
     settingsKey: settingsKey(settings),
+    localFuel,
   };
+}
+
+const exactVariants = new Map<string, PreparedModule>();
+const EXACT_CACHE = 32;
+
+/** The exact variant of a prepared module (fuel in the module's global at every block), compiled once per thread. */
+export function exactVariant(p: PreparedModule): PreparedModule {
+  if (!p.localFuel) return p;
+  const key = `${p.info.hash}:${p.settingsKey}`;
+  let exact = exactVariants.get(key);
+  if (!exact) {
+    exact = compileVariant(readModule(p.original), p.info, p.original, p.settings, false);
+    if (exactVariants.size >= EXACT_CACHE) exactVariants.delete(exactVariants.keys().next().value!);
+    exactVariants.set(key, exact);
+  }
+  return exact;
 }

@@ -7,7 +7,7 @@ import { traceFunction } from '../wasm/instrument.js';
 import type { WasmModule } from '../wasm/module.js';
 import { readModule } from '../wasm/reader.js';
 import type { TrapSite } from './outcome.js';
-import type { PreparedModule } from './prepare.js';
+import { type PreparedModule, variantOptions } from './prepare.js';
 
 const parsed = new Map<string, WasmModule>();
 const PARSED_CACHE = 16;
@@ -23,12 +23,12 @@ function original(p: PreparedModule): WasmModule {
 }
 
 /** Fuel charged for operators that did not run, or 0 when the site is not ours to map. */
-export function unexecutedFuel(p: PreparedModule, site: TrapSite, settings: { maxMemoryPages: number; maxTableElements: number }): number {
+export function unexecutedFuel(p: PreparedModule, site: TrapSite): number {
   const defined = site.func - p.importedFuncs;
   const m = original(p);
   if (defined < 0 || defined >= m.code.length) return 0; // an appended helper or an import
   const rel = site.offset - p.bodyStarts[defined]!;
-  const trace = traceFunction(m, defined, { moduleName: p.name, ...settings });
+  const trace = traceFunction(m, defined, variantOptions(p));
   // the last original instruction that starts at or before the trapping byte
   let lo = 0;
   let hi = trace.outOffsets.length - 1;

@@ -34,6 +34,12 @@ export interface BodyContext {
   sync: { fuel: number; depth: number; importedFuncs: number; indirect: boolean } | null;
   /** Function references (`ref.func`) redirected to entry wrappers, or null. */
   refRemap: Map<number, number> | null;
+  /**
+   * Keep the fuel in a local of each function: loaded at entry and after calls, stored back before
+   * calls and exits. Fast, but a trap leaves the global behind (the engine then re-runs the execution
+   * with the exact variant).
+   */
+  localFuel: boolean;
 }
 
 /** Where each original instruction landed and what its segment charged (for exact fuel on traps). */
@@ -98,6 +104,8 @@ export class BodyRewriter {
     this.scratch32 = localCount + 1;
     out.len = 0;
     seg.len = 0;
+    const local = ctx.localFuel && ctx.fuel;
+    if (local) this.reloadFuel(out);
 
     const r = new ByteReader(bytes, body.codeStart, body.body.end);
     const end = body.body.end;
@@ -160,18 +168,37 @@ export class BodyRewriter {
             // a tail call out of the module becomes call + return: the caller's copy must be reloaded after it
             seg.bytes(bytes, copyFrom, at);
             if (ctx.depth) this.depthEnter();
+            if (local) this.flushFuel(seg);
             this.syncOut(seg);
             seg.byte(op === RETURN_CALL ? CALL : CALL_INDIRECT).bytes(bytes, at + 1, r.pos);
             this.syncIn(seg);
             if (ctx.depth) this.depthLeave(seg);
             seg.byte(RETURN);
             copyFrom = r.pos;
-          } else if (!tail && (ctx.depth || sync)) {
+          } else if (tail && local) {
+            seg.bytes(bytes, copyFrom, at);
+            this.flushFuel(seg); // the callee replaces this frame and loads the fuel at its entry
+            copyFrom = at;
+          } else if (!tail && (ctx.depth || sync || local)) {
             seg.bytes(bytes, copyFrom, at);
             if (ctx.depth) this.depthEnter();
+            if (local) this.flushFuel(seg);
             if (sync) this.syncOut(seg);
             copyFrom = at;
             pendingSync = sync;
+          }
+        } else if (local && (op === RETURN || op === BR || op === BR_IF || op === BR_TABLE || (op === END && depth === 0))) {
+          // leaving the function: store the fuel back first
+          let leaves = op === RETURN || op === END;
+          if (op === BR || op === BR_IF) leaves = r.u32() === depth;
+          else if (op === BR_TABLE) {
+            const n = r.u32();
+            for (let i = 0; i <= n; i++) if (r.u32() === depth) leaves = true;
+          }
+          if (leaves) {
+            seg.bytes(bytes, copyFrom, at);
+            this.flushFuel(seg);
+            copyFrom = at;
           }
         } else if (op === REF_FUNC) {
           this.sawRefFunc = true;
@@ -214,6 +241,7 @@ export class BodyRewriter {
 
       if (op === CALL || op === CALL_INDIRECT) {
         if (pendingSync) this.syncIn(out);
+        if (local) this.reloadFuel(out);
         if (ctx.depth) this.depthLeave(out);
         pendingSync = false;
       }
@@ -240,6 +268,16 @@ export class BodyRewriter {
   /** fuel -= cost; trap (flagged out of fuel) when it went negative. */
   private charge(cost: number): void {
     const { out, ctx } = this;
+    if (ctx.localFuel) {
+      out.byte(0x20).u32(this.scratch64); // local.get fuel
+      out.byte(0x42).s32(cost);
+      out.byte(0x7d); // i64.sub
+      out.byte(0x22).u32(this.scratch64); // local.tee fuel
+      out.byte(0x42).byte(0);
+      out.byte(0x53); // i64.lt_s
+      this.trapIf(out, MeterFlag.outOfFuel);
+      return;
+    }
     out.byte(GLOBAL_GET).u32(ctx.gFuel);
     out.byte(0x42).s32(cost); // i64.const: costs fit 31 bits, and the LEB is the same
     out.byte(0x7d); // i64.sub
@@ -286,6 +324,16 @@ export class BodyRewriter {
     w.byte(GLOBAL_SET).u32(ctx.gDepth);
   }
 
+  /** fuel global ← the function's fuel local (before a call or an exit). */
+  private flushFuel(w: ByteWriter): void {
+    w.byte(0x20).u32(this.scratch64).byte(GLOBAL_SET).u32(this.ctx.gFuel);
+  }
+
+  /** the function's fuel local ← fuel global (at entry, after a call). */
+  private reloadFuel(w: ByteWriter): void {
+    w.byte(GLOBAL_GET).u32(this.ctx.gFuel).byte(0x21).u32(this.scratch64);
+  }
+
   /** Before a call that may leave the module: publish this module's fuel and depth to the shared meter. */
   private syncOut(w: ByteWriter): void {
     const { ctx } = this;
@@ -307,7 +355,8 @@ export class BodyRewriter {
     const { seg, ctx } = this;
     seg.byte(0x22).u32(this.scratch32); // local.tee n
     seg.byte(0xad); // i64.extend_i32_u
-    seg.byte(GLOBAL_GET).u32(ctx.gFuel);
+    if (ctx.localFuel) seg.byte(0x20).u32(this.scratch64);
+    else seg.byte(GLOBAL_GET).u32(ctx.gFuel);
     seg.byte(0x55); // i64.gt_s
     this.trapIf(seg, MeterFlag.outOfFuel);
     seg.byte(0x20).u32(this.scratch32); // local.get n
@@ -316,11 +365,13 @@ export class BodyRewriter {
   /** fuel -= n (after the bulk operator). */
   private bulkCharge(): void {
     const { seg, ctx } = this;
-    seg.byte(GLOBAL_GET).u32(ctx.gFuel);
+    if (ctx.localFuel) seg.byte(0x20).u32(this.scratch64);
+    else seg.byte(GLOBAL_GET).u32(ctx.gFuel);
     seg.byte(0x20).u32(this.scratch32);
     seg.byte(0xad);
     seg.byte(0x7d); // i64.sub
-    seg.byte(GLOBAL_SET).u32(ctx.gFuel);
+    if (ctx.localFuel) seg.byte(0x21).u32(this.scratch64);
+    else seg.byte(GLOBAL_SET).u32(ctx.gFuel);
   }
 }
 

@@ -52,6 +52,11 @@ export interface InstrumentOptions {
   standalone?: { fuel: bigint; depth: number };
   /** Export the start function (instead of running it at instantiation) and memory 0 under `HOOK_EXPORTS`. */
   hostHooks?: boolean;
+  /**
+   * Keep the fuel in a local per function (faster). Exact for runs that finish or run out of fuel; after
+   * a trap the meter lags behind, and the exact count needs the same run without this option.
+   */
+  localFuel?: boolean;
 }
 
 export class ReservedNameError extends Error {}
@@ -64,7 +69,7 @@ export interface Instrumented {
 }
 
 /** Version of the rewriting scheme: part of every cache key of instrumented code. */
-export const INSTRUMENTATION_VERSION = 2;
+export const INSTRUMENTATION_VERSION = 3;
 
 export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): Uint8Array {
   return instrumentModule(readModule(bytes), options).bytes;
@@ -174,6 +179,7 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
       gFlags: shared + 3,
       sync: standalone ? null : { fuel: shared, depth: shared + 1, importedFuncs, indirect: syncIndirect },
       refRemap: remapRefs ? wrapperOf : null,
+      localFuel: o.localFuel ?? false,
     },
     growFunc,
     growType,

@@ -123,3 +123,57 @@ t.test('a table shared between modules: calls through it enter and leave through
   // the module's own copy is never below the shared value once control is back outside
   t.ok((ia.exports[HOOK_EXPORTS.fuel] as WebAssembly.Global).value >= m.globals.fuel.value);
 });
+
+t.test('fuel kept in a local per function: the same count as the exact variant at every exit', async (t) => {
+  // exits by `return`, by branches to the function label (br, br_if, br_table), by the final `end`,
+  // through calls in between, and a bulk operator charged on the local
+  const src = await wat(`(module
+    (memory 1)
+    (func $leaf (param i32) (result i32) local.get 0 i32.const 3 i32.mul)
+    (func (export "f") (param $n i32) (result i32) (local $i i32)
+      local.get $n i32.const 7 i32.eq
+      if i32.const 70 return end
+      block $r (result i32)
+        local.get $n
+        local.get $n i32.const 3 i32.lt_u
+        br_if $r                                    ;; n < 3: out of the block with n
+        drop
+        local.get $n
+        local.get $n i32.const 5 i32.eq
+        br_if 1                                     ;; n = 5: out of the function
+        drop
+        i32.const 0 i32.const 0 local.get $n memory.fill
+        loop $l
+          local.get $i call $leaf drop
+          local.get $i i32.const 1 i32.add local.tee $i
+          local.get $n i32.lt_u br_if $l
+        end
+        local.get $n
+        local.get $n i32.const 9 i32.sub
+        br_table $r 1 $r                            ;; n = 10: out of the function; else out of the block
+      end
+      call $leaf))`);
+  const run = (localFuel: boolean, n: number) => {
+    const m = meter(1_000_000n);
+    const i = new WebAssembly.Instance(new WebAssembly.Module(instrument(src, { localFuel }) as BufferSource), { [METER_MODULE]: m.imports });
+    const value = (i.exports.f as (n: number) => number)(n);
+    return { value, consumed: 1_000_000n - (m.globals.fuel.value as bigint) };
+  };
+  for (let n = 0; n < 12; n++) {
+    const exact = run(false, n);
+    t.same(run(true, n), exact, `n = ${n}: value ${exact.value}, fuel ${exact.consumed}`);
+  }
+});
+
+t.test('the engine runs the fast variant and re-runs a trapped execution exactly', async (t) => {
+  const { prep } = await import('../support/wat.js');
+  const c = await prep(`(module (func $f (param i32) (result i32) i32.const 10 local.get 0 i32.div_u)
+    (func (export "main") (param i32) (result i32) local.get 0 call $f i32.const 1 i32.add))`);
+  t.equal(c.localFuel, true, 'prepared modules keep the fuel in locals');
+  const ok = await runOnce(c, { args: [5] });
+  t.equal(ok.error, null);
+  // main 1 + get + call, f 1 + 3 (traps at div) => 1+2 + 1+3 = 7, the add after the call never runs
+  const trapped = await runOnce(c, { args: [0] });
+  t.same(trapped.error, { kind: 'trap', message: 'integer divide by zero' });
+  t.equal(trapped.fuel.consumed, 7, 'exact, from the exact variant');
+});

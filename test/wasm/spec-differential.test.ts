@@ -47,7 +47,8 @@ const DEPTH = 1_000_000;
 const PAGES = 65536;
 
 /** The `__meter` globals an instrumented module imports, one set per script. */
-function meteredRun(): RunOptions {
+/** The instrumented run: the exact variant, or the engine's fast one (fuel kept in a local per function). */
+function meteredRun(localFuel = false): RunOptions {
   const fuel = new WA.Global({ value: 'i64', mutable: true }, FUEL);
   const depth = new WA.Global({ value: 'i32', mutable: true }, DEPTH);
   const pages = new WA.Global({ value: 'i32', mutable: true }, PAGES);
@@ -61,7 +62,7 @@ function meteredRun(): RunOptions {
     },
   };
   return {
-    transform: (bytes) => instrument(bytes, { fuel: true, depth: true, memory: true }),
+    transform: (bytes) => instrument(bytes, { fuel: true, depth: true, memory: true, localFuel }),
     extraImports: () => imports,
     beforeInvoke: () => {
       fuel.value = FUEL;
@@ -122,13 +123,16 @@ if (root === undefined) {
   const scripts = listScripts(root);
   const plainReports: ScriptReport[] = [];
   const meteredReports: ScriptReport[] = [];
+  const fastReports: ScriptReport[] = [];
   const stillListed = new Set(Object.keys(V8_DISAGREEMENTS));
 
   for (const dir of scripts) {
     const plain = runScript(dir);
     const metered = runScript(dir, meteredRun());
+    const fast = runScript(dir, meteredRun(true));
     plainReports.push(plain);
     meteredReports.push(metered);
+    fastReports.push(fast);
 
     await t.test(plain.name, async (t) => {
       const unexpected: string[] = [];
@@ -142,6 +146,8 @@ if (root === undefined) {
 
       const diffs = differences(plain, metered);
       t.same(diffs.slice(0, 20), [], `instrumented run observes the same (${diffs.length} differences)`);
+      const fastDiffs = differences(plain, fast);
+      t.same(fastDiffs.slice(0, 20), [], `instrumented run with the fuel in locals observes the same (${fastDiffs.length} differences)`);
     });
   }
 
@@ -150,4 +156,5 @@ if (root === undefined) {
   const ms = (reports: ScriptReport[]): number => reports.reduce((sum, r) => sum + r.durationMs, 0);
   t.comment(formatTotals('plain', plainReports, ms(plainReports)));
   t.comment(formatTotals('instrumented', meteredReports, ms(meteredReports)));
+  t.comment(formatTotals('instrumented, fuel in locals', fastReports, ms(fastReports)));
 }
