@@ -63,8 +63,9 @@ export class ExecutionPool {
     return this.warm;
   }
 
+  /** Executions waiting for a worker (Piscina's own count misses tasks that carry an AbortSignal). */
   get queueSize(): number {
-    return this.piscina.queueSize;
+    return Math.max(0, this.active - this.size);
   }
 
   /** Share of the workers busy right now (Piscina 5.3's own `utilization` is off by a factor of 1000). */
@@ -79,11 +80,6 @@ export class ExecutionPool {
   /** Whether a new execution would be refused now. */
   get full(): boolean {
     return this.active >= this.size + this.maxQueue;
-  }
-
-  /** Executions running or waiting. */
-  get inFlight(): number {
-    return this.active;
   }
 
   /**

@@ -140,10 +140,19 @@ async function untilWhole(a: typeof app, workers: number): Promise<Res> {
 }
 
 t.test('503 overloaded when the workers are busy and the queue is full, with Retry-After', async (t) => {
-  const loop = { contract: { wasm: b64(forever) }, limits: { fuel: 10_000_000_000, timeoutMs: 250 } };
+  const loop = { contract: { wasm: b64(forever) }, limits: { fuel: 10_000_000_000, timeoutMs: 2000 } };
   // 2 running + 1 queued (maxQueue 1); the 4th should be refused at once
-  const rs = await Promise.all(Array.from({ length: WORKERS + 2 }, () => execute(app, loop)));
+  const pending = Promise.all(Array.from({ length: WORKERS + 2 }, () => execute(app, loop)));
+  // while they run (until their 2 s timeout), one waits for a worker: the queue-depth gauge shows it
+  let depth: number | undefined;
+  for (let i = 0; i < 30 && depth !== 1; i++) {
+    await new Promise((ok) => setTimeout(ok, 20));
+    depth = sample(await metrics(), 'wasm_pool_queue_depth', {});
+  }
+  t.equal(depth, 1, 'one execution waiting');
+  const rs = await pending;
   t.same(rs.map((r) => r.status).sort(), [200, 200, 200, 503], 'three answered, one refused');
+  t.equal(sample(await metrics(), 'wasm_pool_queue_depth', {}), 0, 'none waiting afterwards');
   const refused = rs.find((r) => r.status === 503);
   t.ok(refused, 'one refused');
   if (refused) {

@@ -24,7 +24,7 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
     if (reply.statusCode >= 400) metrics.rejected.inc({ kind: errorKindOf(req) ?? 'internal' });
   });
   const overloaded = () =>
-    new HttpError(503, 'overloaded', `all ${pool.size} workers are busy and ${Math.max(0, pool.inFlight - pool.size)} executions are waiting: retry later`, 1);
+    new HttpError(503, 'overloaded', `all ${pool.size} workers are busy and ${pool.queueSize} executions are waiting: retry later`, 1);
   app.post(
     '/execute',
     {
