@@ -9,36 +9,15 @@ import { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY, DEFAULT_LIMITS } from '..
 import { RequestError, type RequestErrorKind } from '../../src/engine/errors.js';
 import { type EngineConfig, type ExecuteInput, type ExecutionResult, type LinkOptions, type Limits, execute } from '../../src/engine/execute.js';
 import { type PreparedModule, prepare } from '../../src/engine/prepare.js';
+import { wat } from './wat.js';
 
 export const PAGE = 65536;
 
 /** The assertions the helpers use (the root `t` and subtests alike). */
 export type Assert = Pick<typeof import('tap')['t'], 'ok' | 'equal' | 'same' | 'match' | 'fail'>;
 
-const FEATURES = {
-  multi_value: true,
-  bulk_memory: true,
-  reference_types: true,
-  sign_extension: true,
-  mutable_globals: true,
-  sat_float_to_int: true,
-  simd: true,
-};
-
-type Wabt = Awaited<ReturnType<typeof import('wabt')>>;
-let wabtPromise: Promise<Wabt> | null = null;
-
-/** WAT text → wasm bytes (wabt, all the features the engine supports). */
-export async function wat(src: string): Promise<Uint8Array> {
-  wabtPromise ??= import('wabt').then((m) => m.default());
-  const w = await wabtPromise;
-  const mod = w.parseWat('test.wat', src, FEATURES);
-  try {
-    return new Uint8Array(mod.toBinary({}).buffer);
-  } finally {
-    mod.destroy();
-  }
-}
+/** WAT text → wasm bytes: the one compiler helper of the tests (test/support/wat.ts). */
+export { wat };
 
 function leb(n: number): number[] {
   const out: number[] = [];
