@@ -12,6 +12,7 @@ import { MeterFlag } from './meter-abi.js';
 import type { FunctionBody } from './module.js';
 import { FC_BULK, INVALID, PREFIX_FC, SINGLE, prefixTable } from './opcodes.js';
 import { skipImmediates } from './instructions.js';
+import { type StackGuard, emitGuardedSet } from './stack-guard.js';
 
 export interface BodyContext {
   bytes: Uint8Array;
@@ -32,6 +33,13 @@ export interface BodyContext {
    * globals they are synced with around calls that may leave the module.
    */
   sync: { fuel: number; depth: number; importedFuncs: number; indirect: boolean } | null;
+  /**
+   * Standalone mode: a global counting import calls in progress, raised around calls that may leave
+   * the module, so an entry wrapper can tell a new top-level call from a call back from an import.
+   */
+  importCalls: { count: number; importedFuncs: number; indirect: boolean } | null;
+  /** Shared linking: writes to the stack pointer are checked against its floor. */
+  spGuard: StackGuard | null;
   /** Function references (`ref.func`) redirected to entry wrappers, or null. */
   refRemap: Map<number, number> | null;
   /**
@@ -149,20 +157,29 @@ export class BodyRewriter {
         opCost = COST[op]!;
         if (op === GLOBAL_GET || op === GLOBAL_SET) {
           const idx = r.u32();
-          if (idx >= ctx.importedGlobals && ctx.globalShift !== 0) {
+          const to = idx >= ctx.importedGlobals ? idx + ctx.globalShift : idx;
+          if (op === GLOBAL_SET && ctx.spGuard && to === ctx.spGuard.sp) {
             seg.bytes(bytes, copyFrom, at);
-            seg.byte(op).u32(idx + ctx.globalShift);
+            emitGuardedSet(seg, ctx.spGuard, this.scratch32, ctx.gFlags);
+            copyFrom = r.pos;
+          } else if (to !== idx) {
+            seg.bytes(bytes, copyFrom, at);
+            seg.byte(op).u32(to);
             copyFrom = r.pos;
           }
         } else if (op === MEMORY_GROW && ctx.growFunc >= 0) {
           r.skipLeb(5);
           seg.bytes(bytes, copyFrom, at);
+          // the helper charges the pages it added to the fuel global
+          if (local) this.flushFuel(seg);
           seg.byte(CALL).u32(ctx.growFunc);
+          if (local) this.reloadFuel(seg);
           copyFrom = r.pos;
         } else if (op >= CALL && op <= RETURN_CALL_INDIRECT) {
           const callee = op === CALL || op === RETURN_CALL ? r.u32() : -1;
           if (callee < 0) skipImmediates(r, kind);
-          const sync = ctx.sync !== null && (callee >= 0 ? callee < ctx.sync.importedFuncs : ctx.sync.indirect);
+          const leaving = ctx.sync ?? ctx.importCalls;
+          const sync = leaving !== null && (callee >= 0 ? callee < leaving.importedFuncs : leaving.indirect);
           const tail = op === RETURN_CALL || op === RETURN_CALL_INDIRECT;
           if (tail && sync) {
             // a tail call out of the module becomes call + return: the caller's copy must be reloaded after it
@@ -337,6 +354,7 @@ export class BodyRewriter {
   /** Before a call that may leave the module: publish this module's fuel and depth to the shared meter. */
   private syncOut(w: ByteWriter): void {
     const { ctx } = this;
+    if (ctx.importCalls) return this.countImportCall(w, 0x6a);
     const s = ctx.sync!;
     w.byte(GLOBAL_GET).u32(ctx.gFuel).byte(GLOBAL_SET).u32(s.fuel);
     w.byte(GLOBAL_GET).u32(ctx.gDepth).byte(GLOBAL_SET).u32(s.depth);
@@ -345,9 +363,16 @@ export class BodyRewriter {
   /** After it returned: take back what the callee (or the host) left in the shared meter. */
   private syncIn(w: ByteWriter): void {
     const { ctx } = this;
+    if (ctx.importCalls) return this.countImportCall(w, 0x6b);
     const s = ctx.sync!;
     w.byte(GLOBAL_GET).u32(s.fuel).byte(GLOBAL_SET).u32(ctx.gFuel);
     w.byte(GLOBAL_GET).u32(s.depth).byte(GLOBAL_SET).u32(ctx.gDepth);
+  }
+
+  /** Standalone mode: import calls in progress += 1 (`i32.add`) or -= 1 (`i32.sub`). */
+  private countImportCall(w: ByteWriter, op: number): void {
+    const g = this.ctx.importCalls!.count;
+    w.byte(GLOBAL_GET).u32(g).byte(0x41).byte(1).byte(op).byte(GLOBAL_SET).u32(g);
   }
 
   /** n on the stack: trap (out of fuel) when n exceeds the fuel left; keeps n in the i32 scratch. */

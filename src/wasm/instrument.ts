@@ -8,7 +8,7 @@
  * A standalone variant defines the globals inside the module instead and exports `__fuel`.
  */
 import { ByteReader, ByteWriter } from './leb.js';
-import { HOOK_EXPORTS, METER_GLOBALS, METER_MODULE, MeterFlag } from './meter-abi.js';
+import { HOOK_EXPORTS, METER_GLOBALS, METER_MODULE, MeterFlag, SHARED_STACK_SHIFT, STANDALONE_EXPORTS } from './meter-abi.js';
 import {
   type FuncType,
   type Import,
@@ -57,6 +57,12 @@ export interface InstrumentOptions {
    * a trap the meter lags behind, and the exact count needs the same run without this option.
    */
   localFuel?: boolean;
+  /**
+   * Shared-memory linking: the module's stack pointer (its first defined global, checked by the
+   * caller with layout analysis) becomes the import `__meter.sp`, and every write to it is checked
+   * against the import `__meter.sp_floor` (see stack-guard.ts). Not with `standalone`.
+   */
+  sharedStack?: boolean;
 }
 
 export class ReservedNameError extends Error {}
@@ -69,7 +75,7 @@ export interface Instrumented {
 }
 
 /** Version of the rewriting scheme: part of every cache key of instrumented code. */
-export const INSTRUMENTATION_VERSION = 3;
+export const INSTRUMENTATION_VERSION = 4;
 
 export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): Uint8Array {
   return instrumentModule(readModule(bytes), options).bytes;
@@ -89,6 +95,11 @@ interface Plan {
   remapRefs: boolean;
   /** The meter's own globals defined in the module, appended after its globals. */
   definedMeter: number;
+  /** The module's defined globals that stay defined (all but the stack pointer under `sharedStack`). */
+  keptGlobals: number;
+  /** Standalone mode: the appended `__meter_reset` function and its type. */
+  resetFunc: number;
+  resetType: number;
 }
 
 const isRef = (v: number) => v === ValType.funcref || v === ValType.externref;
@@ -134,7 +145,9 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
   let growFunc = -1;
   let growType = -1;
   let nextFunc = importedFuncs + m.functions.length;
-  if ((o.memory ?? true) && !standalone && hasMemory) {
+  // memory.grow goes through a helper: the page budget (not standalone) and the per-page fuel
+  const budget = (o.memory ?? true) && !standalone;
+  if (hasMemory && (budget || (o.fuel ?? true))) {
     const sig: FuncType = { params: [ValType.i32], results: [ValType.i32] };
     growType = types.findIndex((t) => sameFuncType(t, sig));
     if (growType < 0) {
@@ -144,20 +157,27 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
     growFunc = nextFunc++;
   }
   // Shared meter (imported) and, outside standalone mode, the module's own fast copies of fuel and depth.
+  // Standalone: fuel, depth, pages, flags and a count of import calls in progress, all defined.
+  const sharedStack = !!o.sharedStack && !standalone;
+  const globalShift = standalone ? 0 : sharedStack ? SHARED_STACK_SHIFT : 4;
+  const keptGlobals = m.globals.length - (sharedStack ? 1 : 0);
   const shared = standalone ? importedGlobals + m.globals.length : importedGlobals;
-  const definedMeter = standalone ? 4 : 2;
-  const local = standalone ? shared : importedGlobals + 4 + m.globals.length;
+  const definedMeter = standalone ? 5 : 2;
+  const local = standalone ? shared : importedGlobals + (sharedStack ? 6 : 4) + keptGlobals;
   const wrapperOf = new Map<number, number>();
   const wrapped: number[] = [];
   let remapRefs = false;
-  let syncIndirect = false;
-  if (!standalone) {
-    const refs = referencedFunctions(m);
-    remapRefs = referencesEscape(m);
-    syncIndirect = remapRefs || [...refs].some((f) => f < importedFuncs);
+  const refs = referencedFunctions(m);
+  const escapes = referencesEscape(m);
+  const syncIndirect = escapes || [...refs].some((f) => f < importedFuncs);
+  {
+    // Entries from outside get a wrapper: outside standalone mode it syncs the module's copies of the
+    // meter; in standalone mode it resets the depth and flags when no import call is in progress (a
+    // new top-level call, also after an earlier call trapped mid-way).
+    remapRefs = !standalone && escapes;
     const entries = new Set<number>();
     for (const e of m.exports) if (e.kind === 'func') entries.add(e.index);
-    if (m.start !== null) entries.add(m.start);
+    if (m.start !== null && !standalone) entries.add(m.start);
     if (remapRefs) refs.forEach((f) => entries.add(f));
     for (const f of [...entries].sort((a, b) => a - b)) {
       if (f < importedFuncs) continue; // re-exported imports run none of this module's code
@@ -165,21 +185,36 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
       wrapperOf.set(f, nextFunc++);
     }
   }
+  let resetFunc = -1;
+  let resetType = -1;
+  if (standalone) {
+    const sig: FuncType = { params: [], results: [] };
+    resetType = types.findIndex((t) => sameFuncType(t, sig));
+    if (resetType < 0) {
+      resetType = types.push(sig) - 1;
+      newTypes = true;
+    }
+    resetFunc = nextFunc++;
+  }
   return {
+    resetFunc,
+    resetType,
     ctx: {
       bytes: m.bytes,
       fuel: o.fuel ?? true,
       depth: o.depth ?? true,
       growFunc,
       importedGlobals,
-      globalShift: standalone ? 0 : 4,
+      globalShift,
       gFuel: local,
       gDepth: local + 1,
       gPages: shared + 2,
       gFlags: shared + 3,
       sync: standalone ? null : { fuel: shared, depth: shared + 1, importedFuncs, indirect: syncIndirect },
+      importCalls: standalone ? { count: shared + 4, importedFuncs, indirect: syncIndirect } : null,
       refRemap: remapRefs ? wrapperOf : null,
       localFuel: o.localFuel ?? false,
+      spGuard: sharedStack ? { sp: importedGlobals + SHARED_STACK_SHIFT, floor: importedGlobals + SHARED_STACK_SHIFT - 1 } : null,
     },
     growFunc,
     growType,
@@ -189,6 +224,7 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
     wrapperOf,
     remapRefs,
     definedMeter,
+    keptGlobals,
   };
 }
 
@@ -220,12 +256,22 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
         meter(METER_GLOBALS.depth, ValType.i32),
         meter(METER_GLOBALS.pages, ValType.i32),
         meter(METER_GLOBALS.flags, ValType.i32),
+        ...(ctx.spGuard
+          ? [
+              { module: METER_MODULE, name: METER_GLOBALS.spFloor, kind: 'global' as const, global: { valType: ValType.i32, mutable: false } },
+              meter(METER_GLOBALS.sp, ValType.i32),
+            ]
+          : []),
       ]),
     );
   }
 
   // appended functions: the grow helper, then the entry wrappers
-  const appendedTypes = [...(p.growFunc >= 0 ? [p.growType] : []), ...p.wrapped.map((f) => typeIndexOf(m, f))];
+  const appendedTypes = [
+    ...(p.growFunc >= 0 ? [p.growType] : []),
+    ...p.wrapped.map((f) => typeIndexOf(m, f)),
+    ...(p.resetFunc >= 0 ? [p.resetType] : []),
+  ];
   if (appendedTypes.length) {
     const w = new ByteWriter(m.functions.length * 2 + 8);
     w.u32(m.functions.length + appendedTypes.length);
@@ -254,7 +300,8 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
 
   // globals: shifted references in initialisers; the meter's defined globals appended
   {
-    const base = encodeGlobals(bytes, m.globals, (i) => expr(m.globals[i]!.init));
+    const kept = ctx.spGuard ? m.globals.slice(1) : m.globals;
+    const base = encodeGlobals(bytes, kept, (i) => expr(kept[i]!.init));
     const r = new ByteReader(base);
     const n = r.u32();
     const w = new ByteWriter(base.length + 32);
@@ -264,6 +311,7 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
       w.byte(ValType.i32).byte(1).byte(0x41).s32(o.standalone.depth).byte(0x0b);
       w.byte(ValType.i32).byte(1).byte(0x41).s32(0).byte(0x0b);
       w.byte(ValType.i32).byte(1).byte(0x41).s32(0).byte(0x0b);
+      w.byte(ValType.i32).byte(1).byte(0x41).s32(0).byte(0x0b); // import calls in progress
     } else {
       // the module's copies of fuel and depth; every entry (a wrapper) loads them from the shared meter.
       // Fuel starts at the i64 maximum, so the fuel left is always the least of the shared value and
@@ -279,15 +327,20 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     const exports = m.exports.map((e) =>
       e.kind === 'global' ? { ...e, index: shift(e.index) } : e.kind === 'func' ? { ...e, index: p.wrapperOf.get(e.index) ?? e.index } : e,
     );
-    const add = (name: string, kind: 'func' | 'global' | 'memory', index: number) => {
+    const add = (name: string, kind: 'func' | 'global' | 'memory' | 'table', index: number) => {
       if (exports.some((e) => e.name === name)) throw new ReservedNameError(`the export name \`${name}\` is reserved`);
       exports.push({ name, kind, index });
     };
-    if (o.standalone) add('__fuel', 'global', ctx.gFuel);
+    if (o.standalone) {
+      add(STANDALONE_EXPORTS.fuel, 'global', ctx.gFuel);
+      add(STANDALONE_EXPORTS.flags, 'global', ctx.gFlags);
+      add(STANDALONE_EXPORTS.reset, 'func', p.resetFunc);
+    }
     if (!o.standalone) add(HOOK_EXPORTS.fuel, 'global', ctx.gFuel);
     if (o.hostHooks) {
       if (m.start !== null) add(HOOK_EXPORTS.start, 'func', p.wrapperOf.get(m.start) ?? m.start);
       if (hasMemory) add(HOOK_EXPORTS.memory, 'memory', 0);
+      if (m.tables.length || m.imports.some((i) => i.kind === 'table')) add(HOOK_EXPORTS.table, 'table', 0);
     }
     out.set(SectionId.export, encodeExports(exports));
   }
@@ -313,8 +366,12 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     bodyStarts[k++] = code.len;
     code.bytes(body);
   };
-  if (p.growFunc >= 0) append(growBody(ctx.gPages, ctx.gFlags));
-  for (const f of p.wrapped) append(wrapperBody(f, funcTypeOf(m, f)!.params.length, ctx));
+  if (p.growFunc >= 0) append(growBody(ctx, !o.standalone && (o.memory ?? true)));
+  for (const f of p.wrapped) {
+    const params = funcTypeOf(m, f)!.params.length;
+    append(o.standalone ? standaloneWrapperBody(f, params, o.standalone.depth, ctx) : wrapperBody(f, params, ctx));
+  }
+  if (p.resetFunc >= 0) append(resetBody(o.standalone!.depth, ctx));
   out.set(SectionId.code, code.finish());
 
   // Exports now name the wrappers, so an exported function that code takes a reference to
@@ -363,6 +420,36 @@ function wrapperBody(f: number, params: number, ctx: BodyContext): Uint8Array {
   return w.finish();
 }
 
+/**
+ * A standalone module's entry wrapper: a call from the embedder while no import call is in progress
+ * is a new top-level call, so the depth budget and the flags start afresh (an earlier call that
+ * trapped left them where the trap struck).
+ */
+function standaloneWrapperBody(f: number, params: number, maxDepth: number, ctx: BodyContext): Uint8Array {
+  const w = new ByteWriter(40 + params * 2);
+  w.u32(0);
+  w.byte(0x23).u32(ctx.importCalls!.count).byte(0x45); // global.get calls; i32.eqz
+  w.byte(0x04).byte(0x40);
+  w.byte(0x41).s32(maxDepth).byte(0x24).u32(ctx.gDepth);
+  w.byte(0x41).s32(0).byte(0x24).u32(ctx.gFlags);
+  w.byte(0x0b);
+  for (let i = 0; i < params; i++) w.byte(0x20).u32(i);
+  w.byte(0x10).u32(f);
+  w.byte(0x0b);
+  return w.finish();
+}
+
+/** `__meter_reset`: no import call in progress, the whole depth, no flags (fuel is the embedder's to set). */
+function resetBody(maxDepth: number, ctx: BodyContext): Uint8Array {
+  const w = new ByteWriter(24);
+  w.u32(0);
+  w.byte(0x41).s32(0).byte(0x24).u32(ctx.importCalls!.count);
+  w.byte(0x41).s32(maxDepth).byte(0x24).u32(ctx.gDepth);
+  w.byte(0x41).s32(0).byte(0x24).u32(ctx.gFlags);
+  w.byte(0x0b);
+  return w.finish();
+}
+
 /** Re-runs the body rewriter for one defined function, recording where each instruction went. */
 export function traceFunction(m: WasmModule, definedIndex: number, o: InstrumentOptions = {}): BodyTrace {
   const p = plan(m, o);
@@ -377,22 +464,38 @@ function capLimits(l: Limits, cap: number): Limits {
   return { flags: l.flags | 1, min: l.min, max };
 }
 
-/** The appended `memory.grow` replacement: refuse (flagged) beyond the page budget, else grow and pay. */
-function growBody(gPages: number, gFlags: number): Uint8Array {
-  const w = new ByteWriter(64);
+/**
+ * The appended `memory.grow` replacement: refuse (flagged) beyond the page budget, else grow, and
+ * charge 1 fuel per page added when the grow succeeds (wasmtime's rule). Callers keeping the fuel in
+ * a local store it to `gFuel` before the call and reload it after.
+ */
+function growBody(ctx: BodyContext, budget: boolean): Uint8Array {
+  const { gPages, gFlags, gFuel } = ctx;
+  const w = new ByteWriter(96);
   w.u32(1).u32(1).byte(ValType.i32); // one extra i32 local: the grow result
-  w.byte(0x20).u32(0); // local.get delta
-  w.byte(0x23).u32(gPages);
-  w.byte(0x4b); // i32.gt_u
-  w.byte(0x04).byte(0x40); // if
-  w.byte(0x23).u32(gFlags).byte(0x41).s32(MeterFlag.growRefused).byte(0x72).byte(0x24).u32(gFlags);
-  w.byte(0x41).s32(-1).byte(0x0f); // i32.const -1; return
-  w.byte(0x0b);
+  if (budget) {
+    w.byte(0x20).u32(0); // local.get delta
+    w.byte(0x23).u32(gPages);
+    w.byte(0x4b); // i32.gt_u
+    w.byte(0x04).byte(0x40); // if
+    w.byte(0x23).u32(gFlags).byte(0x41).s32(MeterFlag.growRefused).byte(0x72).byte(0x24).u32(gFlags);
+    w.byte(0x41).s32(-1).byte(0x0f); // i32.const -1; return
+    w.byte(0x0b);
+  }
   w.byte(0x20).u32(0).byte(0x40).byte(0x00); // local.get delta; memory.grow 0
   w.byte(0x22).u32(1); // local.tee result
   w.byte(0x41).s32(-1).byte(0x47); // i32.ne
   w.byte(0x04).byte(0x40);
-  w.byte(0x23).u32(gPages).byte(0x20).u32(0).byte(0x6b).byte(0x24).u32(gPages); // pages -= delta
+  if (budget) w.byte(0x23).u32(gPages).byte(0x20).u32(0).byte(0x6b).byte(0x24).u32(gPages); // pages -= delta
+  if (ctx.fuel) {
+    // fuel -= delta; out of fuel when it went negative
+    w.byte(0x23).u32(gFuel).byte(0x20).u32(0).byte(0xad).byte(0x7d).byte(0x24).u32(gFuel);
+    w.byte(0x23).u32(gFuel).byte(0x42).byte(0).byte(0x53); // i64.lt_s
+    w.byte(0x04).byte(0x40);
+    w.byte(0x23).u32(gFlags).byte(0x41).s32(MeterFlag.outOfFuel).byte(0x72).byte(0x24).u32(gFlags);
+    w.byte(0x00);
+    w.byte(0x0b);
+  }
   w.byte(0x0b);
   w.byte(0x20).u32(1); // result
   w.byte(0x0b);

@@ -1,5 +1,5 @@
 /**
- * Exact fuel (DESIGN §6) on hand-counted WAT, through the engine (prepare + execute, default config).
+ * Exact fuel (docs/ABI.md, Fuel) on hand-counted WAT, through the engine (prepare + execute, default config).
  *
  * The model, as wasmtime's: every executed operator costs 1, except nop, drop, block, loop,
  * unreachable, return, else, end (0); +1 per entry into a wasm function; bulk operators +1 per byte
@@ -515,12 +515,12 @@ t.test('a trap mid-block after code the rewriter changes: exact all the same', a
       global.get $g124)     ;; 1   entry 1 + 7 = 8
     (func (export "grow") (param i32) (result i32)
       local.get 0           ;; 1
-      memory.grow           ;; 1
+      memory.grow           ;; 1 + 1 per page added
       drop                  ;; 0
       i32.const 65536       ;; 1
       i32.load              ;; 1   traps unless the memory grew
       i32.const 1           ;; 1
-      i32.add)              ;; 1   entry 1 + 6 = 7
+      i32.add)              ;; 1   entry 1 + 6 + pages = 8 for one page
     (func (export "after_call") (param i32) (result i32)
       call $zero            ;; 1 + 2
       i32.const 1           ;; 1
@@ -541,7 +541,7 @@ t.test('a trap mid-block after code the rewriter changes: exact all the same', a
   )`);
   ok(t, await runOnce(m, { entry: 'globals', args: [1] }), 8, [127]);
   failed(t, await runOnce(m, { entry: 'globals', args: [0] }), 'trap', 1 + 5, /integer divide by zero/);
-  ok(t, await runOnce(m, { entry: 'grow', args: [1] }), 7, [1]);
+  ok(t, await runOnce(m, { entry: 'grow', args: [1] }), 8, [1]);
   failed(t, await runOnce(m, { entry: 'grow', args: [0] }), 'trap', 1 + 4, /out of bounds memory access/);
   ok(t, await runOnce(m, { entry: 'after_call', args: [1] }), 10, [2]);
   failed(t, await runOnce(m, { entry: 'after_call', args: [0] }), 'trap', 1 + 3 + 3, /integer divide by zero/);

@@ -114,11 +114,18 @@ t.test('standalone mode: exported __fuel, remaining = initial - cost, trap when 
   t.equal((g.exports.sum as Fn)(), 15);
   t.equal((g.exports.a as WebAssembly.Global).value, 7);
   t.equal((g.exports.__fuel as WebAssembly.Global).value, 100n - 4n);
-  // memory.grow is left alone in standalone mode (no budget, no appended function)
-  const grow = await wat('(module (memory 1) (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))');
+  // memory.grow in standalone mode: no page budget, but 1 fuel per page added (wasmtime's rule)
+  const grow = await wat('(module (memory 1 5) (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))');
   const growOut = instrument(grow, { standalone: { fuel: 100n, depth: 10 } });
-  t.equal(readModule(growOut).functions.length, 1, 'no grow helper appended');
-  t.equal((instantiate(growOut).exports.grow as Fn)(3), 1);
+  t.equal(readModule(growOut).functions.length, 4, 'a grow helper, an entry wrapper and `__meter_reset` appended');
+  const gi = instantiate(growOut);
+  const gFuel = gi.exports.__fuel as WebAssembly.Global;
+  t.equal((gi.exports.grow as Fn)(3), 1);
+  t.equal(gFuel.value, 100n - 3n - 3n, 'grow(3): entry + local.get + memory.grow, + 3 pages');
+  t.equal((gi.exports.grow as Fn)(2), -1, 'refused by the maximum');
+  t.equal(gFuel.value, 94n - 3n, 'a refused grow adds nothing');
+  t.equal((gi.exports.grow as Fn)(1), 4);
+  t.equal(gFuel.value, 91n - 4n, 'grow(1) costs 4, as in wasmtime');
   const clash = await wat('(module (global (export "__fuel") i32 (i32.const 0)))');
   t.throws(() => instrument(clash, { standalone: { fuel: 1n, depth: 1 } }), /`__fuel`/, 'a module exporting `__fuel` itself is refused');
 });
