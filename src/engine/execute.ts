@@ -5,13 +5,15 @@
 import { linkError, badRequest } from './errors.js';
 import { HOST_SIGNATURES, HostState, type LogLine, type OutputLimits, hostImports } from './host-abi.js';
 import { type BridgePlan, type LinkStats, bridgeImports, planBridge } from './linking/bridge.js';
+import { type SharedPlan, type Stacks, planShared, sharedContractImports, stackImports } from './linking/shared.js';
 import { Meter } from './meter.js';
 import { type Outcome, classify, trapSite } from './outcome.js';
-import { type InstrumentSettings, type ModuleInfo, type PreparedModule, exactVariant } from './prepare.js';
+import { type InstrumentSettings, type ModuleInfo, type PreparedModule, exactVariant, toVariant } from './prepare.js';
 import { unexecutedFuel } from './refund.js';
 import { type JsonValue, checkSignatureSupported, fromWasmResults, toWasmArgs } from './values.js';
 import { type FuncType, formatFuncType, sameFuncType } from '../wasm/module.js';
-import { HOOK_EXPORTS, METER_MODULE } from '../wasm/meter-abi.js';
+import { HOOK_EXPORTS, METER_MODULE, MeterFlag } from '../wasm/meter-abi.js';
+import { hex } from '../wasm/layout.js';
 
 export const PAGE = 65536;
 
@@ -31,6 +33,8 @@ export interface LinkOptions {
   mode?: 'bridge' | 'shared';
   namespace?: string;
   ffi?: string;
+  /** Shared mode only: each module on its own stack (guarded), or both on the contract's. */
+  stacks?: Stacks;
 }
 
 export interface ExecuteInput {
@@ -41,6 +45,11 @@ export interface ExecuteInput {
   args?: unknown[];
   input?: Uint8Array;
   limits: Limits;
+  /**
+   * In-process embedders and tests only (a function does not cross to a worker): called with the
+   * linear memories as the run left them, e.g. to prove what a trap did not touch.
+   */
+  inspectMemory?: (memories: { contract?: WebAssembly.Memory; library?: WebAssembly.Memory }) => void;
 }
 
 export interface ModuleMemory {
@@ -56,7 +65,7 @@ export interface ExecutionResult {
   memory: { limitBytes: number; peakBytes: number; modules: { contract: ModuleMemory; library?: ModuleMemory } };
   logs: LogLine[];
   modules: { contract: { hash: string; bytes: number }; library?: { hash: string; bytes: number } };
-  link: { mode: 'bridge' | 'shared'; calls: number; bytesCopied: number };
+  link: { mode: 'bridge' | 'shared'; calls: number; bytesCopied: number; stacks?: Stacks };
   timings: { queueMs: number; prepareMs: number; instantiateMs: number; executeMs: number; totalMs: number };
 }
 
@@ -65,20 +74,25 @@ export interface Checked {
   entry: string;
   entryType: FuncType;
   args: Array<number | bigint>;
+  /** Bridge mode: how each library import is wired (empty in shared mode). */
   bridge: BridgePlan;
+  /** Shared mode: the checked layouts and wiring. */
+  shared: SharedPlan | null;
   namespace: string;
 }
 
 export function check(input: ExecuteInput): Checked {
   const mode = input.link?.mode ?? 'bridge';
-  if (mode === 'shared') throw linkError('link mode `shared` is not supported yet: use `bridge`');
   const namespace = input.link?.namespace ?? 'lib';
   if (namespace === 'host' || namespace === METER_MODULE) throw badRequest(`link namespace \`${namespace}\` is reserved`);
+  if (mode === 'shared' && namespace === 'env') throw badRequest('link namespace `env` is reserved in shared mode (the shared memory is `env.memory`)');
+  if (input.link?.stacks !== undefined && mode !== 'shared') throw badRequest('link.stacks applies to link mode "shared" only');
   const contract = input.contract.info;
   const library = input.library?.info ?? null;
-  checkImports(contract, 'contract', [namespace]);
-  if (library) checkImports(library, 'library', []);
-  const bridge = planBridge(contract, library, namespace, input.link?.ffi);
+  checkImports(contract, 'contract', [namespace], mode);
+  if (library) checkImports(library, 'library', [], mode);
+  const shared = mode === 'shared' ? planShared(contract, library, namespace, input.link?.stacks ?? 'two') : null;
+  const bridge = mode === 'shared' ? { namespace, wires: [] } : planBridge(contract, library, namespace, input.link?.ffi);
 
   const entry = input.entrypoint ?? 'main';
   const exp = contract.exports.find((e) => e.name === entry);
@@ -89,10 +103,10 @@ export function check(input: ExecuteInput): Checked {
   const entryType = exp.type!;
   checkSignatureSupported(entryType, entry);
   const args = toWasmArgs(entryType, input.args ?? [], entry);
-  return { entry, entryType, args, bridge, namespace };
+  return { entry, entryType, args, bridge, shared, namespace };
 }
 
-function checkImports(info: ModuleInfo, role: string, allowed: string[]): void {
+function checkImports(info: ModuleInfo, role: string, allowed: string[], mode: 'bridge' | 'shared'): void {
   for (const imp of info.imports) {
     const what = `the ${role} imports \`${imp.module}.${imp.name}\``;
     if (imp.module === 'host') {
@@ -105,8 +119,14 @@ function checkImports(info: ModuleInfo, role: string, allowed: string[]): void {
     }
     if (imp.module === METER_MODULE) throw linkError(`${what}: the module name \`${METER_MODULE}\` is reserved for the meter`);
     if (allowed.includes(imp.module)) continue;
+    if (mode === 'shared' && imp.module === 'env' && (imp.kind === 'memory' || (imp.kind === 'table' && role === 'contract'))) continue;
+    if (mode === 'shared' && imp.kind === 'memory') {
+      throw linkError(`${what} (a memory): in shared mode the one memory is imported as \`env.memory\``);
+    }
     if (imp.kind === 'memory') {
-      throw linkError(`${what} (a memory): in bridge mode each module has its own memory; export it instead`);
+      throw linkError(
+        `${what} (a memory): in bridge mode each module has its own memory: use link mode "shared" to run it on the library's memory, or build it with a memory of its own`,
+      );
     }
     throw linkError(`${what}: unknown import module \`${imp.module}\` (known: host${allowed.map((a) => `, ${a}`).join('')})`);
   }
@@ -115,10 +135,14 @@ function checkImports(info: ModuleInfo, role: string, allowed: string[]): void {
 export function execute(input: ExecuteInput, config: EngineConfig, timings: { queueMs?: number; prepareMs?: number } = {}): ExecutionResult {
   const t0 = performance.now();
   const c = check(input);
+  if (c.shared && (input.contract.variant !== 'shared' || (input.library && input.library.variant !== 'shared'))) {
+    // shared linking runs the modules' shared variants (stack pointer imported and guarded)
+    return execute({ ...input, contract: toVariant(input.contract, 'shared'), library: input.library ? toVariant(input.library, 'shared') : input.library }, config, timings);
+  }
   const { contract, library } = input;
   const limits = input.limits;
   const capPages = Math.floor(limits.memoryBytes / PAGE);
-  const initialPages = contract.info.memoryPages + (library?.info.memoryPages ?? 0);
+  const initialPages = pagesAtStart(input, c);
   const meter = new Meter(BigInt(limits.fuel), config.maxCallDepth, Math.max(0, capPages - initialPages));
   const host = new HostState(input.input ?? new Uint8Array(0), meter, config.output);
   const stats: LinkStats = { calls: 0, bytesCopied: 0 };
@@ -132,9 +156,12 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
   let t2 = t0;
 
   if (initialPages > capPages) {
+    const parts = c.shared
+      ? `one shared memory of ${initialPages} pages`
+      : `contract ${contract.info.memoryPages} + library ${library?.info.memoryPages ?? 0} pages`;
     outcome = {
       kind: 'memory_limit',
-      message: `initial memory of ${initialPages * PAGE} bytes (contract ${contract.info.memoryPages} + library ${library?.info.memoryPages ?? 0} pages) exceeds the limit of ${limits.memoryBytes} bytes`,
+      message: `initial memory of ${initialPages * PAGE} bytes (${parts}) exceeds the limit of ${limits.memoryBytes} bytes`,
     };
   } else {
     const meterImports = meter.imports();
@@ -142,20 +169,28 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
       const m = i?.exports[HOOK_EXPORTS.memory];
       return m instanceof WebAssembly.Memory ? m : undefined;
     };
+    const sp = c.shared ? stackImports(c.shared) : { contract: {}, library: {} };
     try {
+      // shared mode with a library importing its memory: the host creates the one memory
+      const hostMemory =
+        c.shared?.libraryMemory != null
+          ? new WebAssembly.Memory({ initial: initialPages, maximum: Math.min(capPages, c.shared.maxPages ?? capPages) })
+          : undefined;
       if (library) {
-        libInstance = new WebAssembly.Instance(library.compiled, {
+        libInstance = instantiate(library.compiled, {
           host: hostImports(host, () => memOf(libInstance)),
-          [METER_MODULE]: meterImports,
+          [METER_MODULE]: { ...meterImports, ...sp.library },
+          ...(hostMemory ? { env: { [c.shared!.libraryMemory!]: hostMemory } } : {}),
         });
         runStart(libInstance);
       }
       const imports: WebAssembly.Imports = {
         host: hostImports(host, () => memOf(contractInstance)),
-        [METER_MODULE]: meterImports,
+        [METER_MODULE]: { ...meterImports, ...sp.contract },
       };
-      if (c.bridge.wires.length) imports[c.namespace] = bridgeImports(c.bridge, libInstance!, () => contractInstance, meter, stats);
-      contractInstance = new WebAssembly.Instance(contract.compiled, imports);
+      if (c.shared) Object.assign(imports, sharedContractImports(c.shared, libInstance!, hostMemory ?? memOf(libInstance)!));
+      else if (c.bridge.wires.length) imports[c.namespace] = bridgeImports(c.bridge, libInstance!, () => contractInstance, meter, stats);
+      contractInstance = instantiate(contract.compiled, imports);
       runStart(contractInstance);
       t1 = performance.now();
       const fn = contractInstance.exports[c.entry] as (...a: unknown[]) => unknown;
@@ -163,8 +198,9 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
       values = fromWasmResults(c.entryType, raw);
     } catch (e) {
       if (t1 === t0) t1 = performance.now();
-      outcome = classify(e, meter, limits.memoryBytes);
-      trapped = outcome.kind === 'trap' || outcome.kind === 'memory_limit' ? e : undefined;
+      outcome = meter.flag(MeterFlag.stackGuard) ? stackGuardOutcome(e, input, c.shared!) : classify(e, meter, limits.memoryBytes);
+      // the stack guard strikes mid-block too: refund what its block was charged beyond it
+      trapped = outcome.kind === 'trap' || outcome.kind === 'memory_limit' || meter.flag(MeterFlag.stackGuard) ? e : undefined;
       raisedByWasm = (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) && outcome.kind !== 'out_of_fuel';
     }
   }
@@ -177,9 +213,10 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
   if (t1 === t0) t1 = t2;
   meter.settle([libInstance, contractInstance]);
   if (trapped !== undefined) refundTrap(trapped, input, config, meter);
+  input.inspectMemory?.({ contract: memoryOf(contractInstance), library: memoryOf(libInstance) });
 
   const consumed = Number(meter.consumed());
-  const memory = memoryReport(input, limits, capPages, meter, libInstance, contractInstance);
+  const memory = memoryReport(input, limits, capPages, initialPages, meter, libInstance, contractInstance, c.shared !== null);
   const ok = outcome === null;
   const totalMs = (timings.queueMs ?? 0) + (timings.prepareMs ?? 0) + (t2 - t0);
   return {
@@ -193,7 +230,7 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
       contract: { hash: contract.info.hash, bytes: contract.info.bytes },
       ...(library ? { library: { hash: library.info.hash, bytes: library.info.bytes } } : {}),
     },
-    link: { mode: 'bridge', calls: stats.calls, bytesCopied: stats.bytesCopied },
+    link: linkReport(input, stats),
     timings: {
       queueMs: round(timings.queueMs ?? 0),
       prepareMs: round(timings.prepareMs ?? 0),
@@ -202,6 +239,48 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
       totalMs: round(totalMs),
     },
   };
+}
+
+function linkReport(input: ExecuteInput, stats: LinkStats): ExecutionResult['link'] {
+  if (input.link?.mode === 'shared') return { mode: 'shared', calls: 0, bytesCopied: 0, stacks: input.link.stacks ?? 'two' };
+  return { mode: 'bridge', calls: stats.calls, bytesCopied: stats.bytesCopied };
+}
+
+/** Pages of linear memory before anything runs: both memories (bridge) or the one memory (shared). */
+function pagesAtStart(input: ExecuteInput, c: Checked): number {
+  if (c.shared) return c.shared.initialPages;
+  return input.contract.info.memoryPages + (input.library?.info.memoryPages ?? 0);
+}
+
+/** Instantiation; an import the static checks let through but the engine refuses is a link error. */
+function instantiate(module: WebAssembly.Module, imports: WebAssembly.Imports): WebAssembly.Instance {
+  try {
+    return new WebAssembly.Instance(module, imports);
+  } catch (e) {
+    if (e instanceof WebAssembly.LinkError) throw linkError(e.message.replace(/^WebAssembly\.Instance\(\): /, ''));
+    throw e;
+  }
+}
+
+/** The stack guard fired: say whose stack ran out, and where its floor was. */
+function stackGuardOutcome(e: unknown, input: ExecuteInput, plan: SharedPlan): Outcome {
+  const site = trapSite(e);
+  const inLibrary = !!input.library && site?.module === input.library.name;
+  const stack = inLibrary ? plan.libraryStack : plan.contractStack;
+  const size = stack ? `${stack.initial - stack.floor} bytes from ${hex(stack.initial)} down to ${hex(stack.floor)}` : 'unknown size';
+  if (inLibrary && plan.stacks === 'two') {
+    return {
+      kind: 'stack_overflow',
+      message: `library stack exhausted (${size}): its stack pointer would have gone below ${hex(stack!.floor)}, into the contract's data; stopped before writing there`,
+    };
+  }
+  const whose = plan.stacks === 'one' ? `the shared stack (the contract's)` : `the contract's stack`;
+  return { kind: 'stack_overflow', message: `stack exhausted: the ${inLibrary ? 'library' : 'contract'} took ${whose} to its end (${size})` };
+}
+
+function memoryOf(i: WebAssembly.Instance | undefined): WebAssembly.Memory | undefined {
+  const m = i?.exports[HOOK_EXPORTS.memory];
+  return m instanceof WebAssembly.Memory ? m : undefined;
 }
 
 /** Start functions run right after instantiation (deferred by the instrumenter so host calls see the instance). */
@@ -221,11 +300,12 @@ function memoryReport(
   input: ExecuteInput,
   limits: Limits,
   capPages: number,
+  initialPages: number,
   meter: Meter,
   lib: WebAssembly.Instance | undefined,
   contract: WebAssembly.Instance | undefined,
+  shared: boolean,
 ): ExecutionResult['memory'] {
-  const initialPages = input.contract.info.memoryPages + (input.library?.info.memoryPages ?? 0);
   const grown = initialPages > capPages ? 0 : Math.max(0, capPages - initialPages - (meter.pages.value as number));
   // refused before instantiation: nothing was allocated
   const refused = initialPages > capPages;
@@ -235,9 +315,18 @@ function memoryReport(
     const peakBytes = refused ? 0 : mem instanceof WebAssembly.Memory ? mem.buffer.byteLength : initialBytes;
     return { initialBytes, peakBytes };
   };
+  const peakBytes = refused ? 0 : (initialPages + grown) * PAGE;
+  if (shared) {
+    // one memory: counted once, under the library (which owns it, or shares the host's); the contract owns none
+    return {
+      limitBytes: limits.memoryBytes,
+      peakBytes,
+      modules: { contract: { initialBytes: 0, peakBytes: 0 }, library: { initialBytes: refused ? 0 : initialPages * PAGE, peakBytes } },
+    };
+  }
   return {
     limitBytes: limits.memoryBytes,
-    peakBytes: refused ? 0 : (initialPages + grown) * PAGE,
+    peakBytes,
     modules: {
       contract: one(input.contract, contract),
       ...(input.library ? { library: one(input.library, lib) } : {}),
@@ -268,7 +357,7 @@ export function timeoutResult(input: ExecuteInput, timings: { queueMs?: number; 
       contract: { hash: contract.info.hash, bytes: contract.info.bytes },
       ...(library ? { library: { hash: library.info.hash, bytes: library.info.bytes } } : {}),
     },
-    link: { mode: 'bridge', calls: 0, bytesCopied: 0 },
+    link: linkReport(input, { calls: 0, bytesCopied: 0 }),
     timings: {
       queueMs: round(timings.queueMs ?? 0),
       prepareMs: round(timings.prepareMs ?? 0),

@@ -9,6 +9,7 @@ import { WasmFormatError } from '../wasm/leb.js';
 import { type FuncType, type KindName, type WasmModule, funcTypeOf } from '../wasm/module.js';
 import { type Policy, checkPolicy } from '../wasm/policy.js';
 import { readModule } from '../wasm/reader.js';
+import { type ModuleLayout, analyzeLayout } from '../wasm/layout.js';
 import { invalidModule, policyViolation } from './errors.js';
 
 export interface InstrumentSettings {
@@ -41,7 +42,15 @@ export interface ModuleInfo {
   memoryPages: number;
   /** Text of the `ffi` custom section, or null. */
   ffi: string | null;
+  /** Where the module puts its stack, data and heap (checked before shared linking). */
+  layout: ModuleLayout;
 }
+
+/**
+ * Which instrumentation a module gets: `plain` for bridge linking and single modules, `shared` for
+ * shared-memory linking (its stack pointer imported and guarded, when it has one).
+ */
+export type Variant = 'plain' | 'shared';
 
 export interface PreparedModule {
   info: ModuleInfo;
@@ -60,14 +69,15 @@ export interface PreparedModule {
    * the engine re-runs the execution with the exact variant (`exactVariant`).
    */
   localFuel: boolean;
+  variant: Variant;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export function settingsKey(s: InstrumentSettings): string {
-  return `v${INSTRUMENTATION_VERSION}:m${s.maxMemoryPages}:t${s.maxTableElements}`;
+export function settingsKey(s: InstrumentSettings, variant: Variant = 'plain'): string {
+  return `v${INSTRUMENTATION_VERSION}:m${s.maxMemoryPages}:t${s.maxTableElements}${variant === 'shared' ? ':shared' : ''}`;
 }
 
 /** The module's structure, or `invalid_module` naming what is wrong. */
@@ -110,34 +120,63 @@ export function describe(m: WasmModule, hash: string): ModuleInfo {
     const nameLen = 'ffi'.length + 1;
     ffi = new TextDecoder().decode(m.bytes.subarray(ffiSection.start + nameLen, ffiSection.end));
   }
-  return { hash, bytes: m.bytes.length, imports, exports, memoryPages: m.memories[0]?.min ?? 0, ffi };
+  return { hash, bytes: m.bytes.length, imports, exports, memoryPages: m.memories[0]?.min ?? 0, ffi, layout: analyzeLayout(m) };
 }
 
-export function prepare(bytes: Uint8Array, settings: InstrumentSettings, policy: Policy): PreparedModule {
+export function prepare(bytes: Uint8Array, settings: InstrumentSettings, policy: Policy, variant: Variant = 'plain'): PreparedModule {
   const { module, info } = inspect(bytes);
   const violation = checkPolicy(module, policy);
   if (violation) throw policyViolation(violation);
   const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
   shared.set(bytes);
-  return compileVariant(module, info, shared, settings, true);
+  return compileVariant(module, info, shared, settings, true, variant);
+}
+
+const otherVariants = new Map<string, PreparedModule>();
+
+/**
+ * The same module prepared for the other variant (its original bytes and description reused),
+ * compiled once per thread. The service prepares the right variant up front; this serves callers
+ * that hand over the plain one.
+ */
+export function toVariant(p: PreparedModule, variant: Variant): PreparedModule {
+  if (p.variant === variant) return p;
+  const key = `${p.info.hash}:${settingsKey(p.settings, variant)}:${p.localFuel}`;
+  let v = otherVariants.get(key);
+  if (!v) {
+    v = compileVariant(readModule(p.original), p.info, p.original, p.settings, p.localFuel, variant);
+    if (otherVariants.size >= EXACT_CACHE) otherVariants.delete(otherVariants.keys().next().value!);
+    otherVariants.set(key, v);
+  }
+  return v;
 }
 
 /** The instrumentation options of a variant: everything that shapes the instrumented bytes. */
-export function variantOptions(p: Pick<PreparedModule, 'name' | 'settings' | 'localFuel'>) {
+export function variantOptions(p: Pick<PreparedModule, 'name' | 'settings' | 'localFuel' | 'variant' | 'info'>) {
   return {
     moduleName: p.name,
     maxMemoryPages: p.settings.maxMemoryPages,
     maxTableElements: p.settings.maxTableElements,
     hostHooks: true,
     localFuel: p.localFuel,
+    // a module without a recognised stack pointer has nothing to import or guard
+    sharedStack: p.variant === 'shared' && p.info.layout.stackPointer !== null,
   };
 }
 
-function compileVariant(module: WasmModule, info: ModuleInfo, original: Uint8Array, settings: InstrumentSettings, localFuel: boolean): PreparedModule {
-  const name = `m${info.hash.slice(0, 16)}`;
+function compileVariant(
+  module: WasmModule,
+  info: ModuleInfo,
+  original: Uint8Array,
+  settings: InstrumentSettings,
+  localFuel: boolean,
+  variant: Variant,
+): PreparedModule {
+  // the variant is part of the name: V8's stack traces then tell which instrumented bytes trapped
+  const name = `m${info.hash.slice(0, 16)}${variant === 'shared' ? 's' : ''}`;
   let out;
   try {
-    out = instrumentModule(module, variantOptions({ name, settings, localFuel }));
+    out = instrumentModule(module, variantOptions({ name, settings, localFuel, variant, info }));
   } catch (e) {
     if (e instanceof ReservedNameError || e instanceof WasmFormatError) throw policyViolation(`module cannot be metered: ${e.message}`);
     throw e;
@@ -157,8 +196,9 @@ function compileVariant(module: WasmModule, info: ModuleInfo, original: Uint8Arr
     bodyStarts: out.bodyStarts,
     importedFuncs: out.importedFuncs,
     settings,
-    settingsKey: settingsKey(settings),
+    settingsKey: settingsKey(settings, variant),
     localFuel,
+    variant,
   };
 }
 
@@ -171,7 +211,7 @@ export function exactVariant(p: PreparedModule): PreparedModule {
   const key = `${p.info.hash}:${p.settingsKey}`;
   let exact = exactVariants.get(key);
   if (!exact) {
-    exact = compileVariant(readModule(p.original), p.info, p.original, p.settings, false);
+    exact = compileVariant(readModule(p.original), p.info, p.original, p.settings, false, p.variant);
     if (exactVariants.size >= EXACT_CACHE) exactVariants.delete(exactVariants.keys().next().value!);
     exactVariants.set(key, exact);
   }

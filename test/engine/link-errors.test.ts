@@ -1,5 +1,5 @@
 /**
- * Errors that are not outcomes (DESIGN §3: 400/422): every link_error of check()/execute(),
+ * Errors that are not outcomes (docs/API.md, Errors: 400/422): every link_error of check()/execute(),
  * bad_request for the entrypoint and its arguments, invalid_module and policy_violation from prepare.
  * Each one names what a contract author has to fix.
  */
@@ -159,7 +159,7 @@ t.test('link_error: unknown and reserved import modules, imported memories', asy
   refused(t, { contract: meter }, 'link_error', 'the contract imports `__meter.fuel`: the module name `__meter` is reserved for the meter');
 
   const mem = await watModule(`(module (import "env" "memory" (memory 1)) (func (export "main")))`);
-  refused(t, { contract: mem }, 'link_error', 'the contract imports `env.memory` (a memory): in bridge mode each module has its own memory; export it instead');
+  refused(t, { contract: mem }, 'link_error', 'the contract imports `env.memory` (a memory): in bridge mode each module has its own memory: use link mode "shared"');
   const libMem = await watModule(`(module (import "env" "memory" (memory 1)) (func (export "f")))`);
   refused(t, { contract: await watModule(`(module (func (export "main")))`), library: libMem }, 'link_error', 'the library imports `env.memory` (a memory)');
 
@@ -167,9 +167,10 @@ t.test('link_error: unknown and reserved import modules, imported memories', asy
   refused(t, { contract: fromLib, library: await watModule(`(module (memory (export "memory") 1))`) }, 'link_error', 'the contract imports `lib.memory` as a memory: only functions can be imported from the library');
 });
 
-t.test('link_error: shared mode is not supported yet; reserved namespaces are bad requests', async (t) => {
+t.test('link_error: shared mode without a library; reserved namespaces are bad requests', async (t) => {
   const c = await watModule(`(module (func (export "main")))`);
-  refused(t, { contract: c, link: { mode: 'shared' } }, 'link_error', 'link mode `shared` is not supported yet');
+  refused(t, { contract: c, link: { mode: 'shared' } }, 'link_error', 'link mode `shared` needs a library');
+  refused(t, { contract: c, link: { mode: 'shared', namespace: 'env' } }, 'bad_request', 'link namespace `env` is reserved in shared mode');
   refused(t, { contract: c, link: { namespace: 'host' } }, 'bad_request', 'link namespace `host` is reserved');
   refused(t, { contract: c, link: { namespace: '__meter' } }, 'bad_request', 'link namespace `__meter` is reserved');
   t.doesNotThrow(checkOf({ contract: c, link: { mode: 'bridge' } }));

@@ -1,7 +1,7 @@
 /**
  * Helpers for the engine tests (test/engine/*): WAT compiled with wabt, modules prepared exactly as
  * the service prepares them (DEFAULT_ENGINE_CONFIG.instrument, DEFAULT_ENGINE_POLICY), one execution
- * through src/engine/execute.ts, and checks of the DESIGN §3 body shape.
+ * through src/engine/execute.ts, and checks of the body shape of docs/API.md.
  */
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -84,6 +84,7 @@ export interface RunOptions {
   input?: Uint8Array | string;
   limits?: Partial<Limits>;
   config?: Partial<EngineConfig>;
+  inspectMemory?: ExecuteInput['inspectMemory'];
 }
 
 export function input(o: RunOptions): ExecuteInput {
@@ -96,6 +97,7 @@ export function input(o: RunOptions): ExecuteInput {
   if (o.entrypoint !== undefined) inp.entrypoint = o.entrypoint;
   if (o.args) inp.args = o.args;
   if (o.input !== undefined) inp.input = typeof o.input === 'string' ? new TextEncoder().encode(o.input) : o.input;
+  if (o.inspectMemory) inp.inspectMemory = o.inspectMemory;
   return inp;
 }
 
@@ -155,7 +157,7 @@ export const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b)
 const isNum = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
 
 /**
- * Asserts the DESIGN §3 200-body shape: exactly the documented keys, consistent fuel, memory and
+ * Asserts the 200-body shape of docs/API.md: exactly the documented keys, consistent fuel, memory and
  * module descriptions, and `result`/`error` present exactly when they should be.
  */
 export function assertBodyShape(t: Assert, r: ExecutionResult, o: { library: boolean }): void {
