@@ -21,10 +21,10 @@ fi
 "$CARGO" build --offline --release --target "$TARGET"
 
 mkdir -p wasm
-for dir in library contracts/*/; do
+for dir in library library-shared contracts/*/; do
   name="$(basename "$dir")"
   artifact="target/$TARGET/release/${name//-/_}.wasm"
   node postlink.mjs "$artifact" "wasm/$name.wasm"
-  printf '%-16s %7d bytes  sha256 %s\n' "$name.wasm" "$(wc -c < "wasm/$name.wasm")" \
+  printf '%-20s %7d bytes  sha256 %s\n' "$name.wasm" "$(wc -c < "wasm/$name.wasm")" \
     "$(sha256sum "wasm/$name.wasm" | cut -d' ' -f1)"
 done

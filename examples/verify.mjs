@@ -1,6 +1,8 @@
 // Checks the committed example modules in examples/wasm/ in plain Node (no build, no dependencies):
-// their imports/exports with wasm signatures, the library's `ffi` section, and the documented results,
-// running the contracts with a hand-made `host` and a small JS bridge that follows DESIGN.md section 5.
+// their imports/exports with wasm signatures, memory layout, the library's `ffi` section, and the
+// documented results, running the contracts with a hand-made `host` (docs/ABI.md, "Host ABI v1") in the
+// three link modes (docs/API.md): bridge (a small JS bridge following docs/ABI.md, "Bridge linking"),
+// shared (one memory: library-shared + kv-shared) and standalone (kv-standalone, no library).
 //
 //   node examples/verify.mjs            (prints one line a check, then "N passed, N failed")
 import { readFileSync } from 'node:fs';
@@ -67,7 +69,23 @@ function parseModule(bytes) {
     const min = u32();
     return { min, max: flags & 1 ? u32() : undefined };
   };
-  const types = [], imports = [], funcs = [], exports = {}, memories = [], customs = [];
+  const types = [], imports = [], funcs = [], exports = {}, memories = [], customs = [], globals = [], data = [], exportIdx = {};
+  let elements = 0;
+  const constExpr = () => {
+    const op = bytes[pos++];
+    let v = 0;
+    if (op === 0x41) {
+      let s = 0, b;
+      do {
+        b = bytes[pos++];
+        v |= (b & 0x7f) << s;
+        s += 7;
+      } while (b & 0x80);
+      if (s < 32 && b & 0x40) v |= -1 << s;
+    } else throw new Error(`unexpected const expr op ${op}`);
+    if (bytes[pos++] !== 0x0b) throw new Error('const expr: expected end');
+    return v >>> 0;
+  };
   while (pos < bytes.length) {
     const id = bytes[pos++];
     const size = u32();
@@ -95,10 +113,26 @@ function parseModule(bytes) {
       for (let n = u32(); n > 0; n--) funcs.push(types[u32()]);
     } else if (id === 5) {
       for (let n = u32(); n > 0; n--) memories.push(limits());
+    } else if (id === 6) {
+      for (let n = u32(); n > 0; n--) {
+        const type = VALTYPE[bytes[pos++]], mutable = bytes[pos++] === 1;
+        globals.push({ type, mutable, init: constExpr() });
+      }
+    } else if (id === 9) {
+      elements = u32();
+    } else if (id === 11) {
+      for (let n = u32(); n > 0; n--) {
+        const flags = u32();
+        if (flags !== 0) throw new Error(`data segment flags ${flags} (only active segments of memory 0 expected)`);
+        const start = constExpr(), size = u32();
+        data.push([start, start + size]);
+        pos += size;
+      }
     } else if (id === 7) {
       for (let n = u32(); n > 0; n--) {
         const name = str(), kind = bytes[pos++], idx = u32();
         exports[name] = ['func ' + funcs[idx], 'table', 'memory', 'global'][kind];
+        exportIdx[name] = idx;
         if (kind !== 0) exports[name] = ['func', 'table', 'memory', 'global'][kind];
       }
     } else if (id === 0) {
@@ -106,7 +140,7 @@ function parseModule(bytes) {
     }
     pos = end;
   }
-  return { imports, exports, memories, customs };
+  return { imports, exports, exportIdx, memories, customs, globals, data, elements };
 }
 
 // Re-encodes the (single, defined) memory with a maximum: the runner's memory cap, emulated.
@@ -147,7 +181,7 @@ function withMemoryMax(bytes, maxPages) {
   return Buffer.concat(out);
 }
 
-// ---- host ABI v1 (DESIGN.md section 4) -------------------------------------------------------------
+// ---- host ABI v1 (docs/ABI.md, "Host ABI v1") --------------------------------------------------------
 class ContractPanic extends Error {}
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error'];
 function makeHost(input = new Uint8Array()) {
@@ -167,7 +201,7 @@ function makeHost(input = new Uint8Array()) {
   return st;
 }
 
-// ---- the bridge (DESIGN.md section 5), driven by the library's `ffi` section ---------------------------
+// ---- the bridge (docs/ABI.md, "Bridge linking"), driven by the library's `ffi` section ----------------
 function parseFfi(text) {
   const decls = {};
   for (const raw of text.split('\n')) {
@@ -340,6 +374,7 @@ const SHAPES = {
       sha256: 'func (i32, i32) -> (i64)',
       hex: 'func (i32, i32) -> (i64)',
       add_i64: 'func (i64, i64) -> (i64)',
+      recurse: 'func (i32) -> (i32)',
     },
   },
   hello: {
@@ -384,6 +419,40 @@ const SHAPES = {
     exports: { ...COMMON, ...ALLOC, main: 'func () -> (i32)' },
   },
 };
+// Shared mode: the library with a 2 MiB stack (its data and heap above 2 MiB) owns the one memory;
+// the contract imports it, has no memory of its own and allocates through lib.alloc/lib.dealloc.
+SHAPES['library-shared'] = { ...SHAPES.library, memories: [{ min: 33 }] };
+SHAPES['kv-shared'] = {
+  imports: [
+    'env.memory memory {"min":17}',
+    ...SHAPES.kv.imports,
+    'lib.alloc (i32, i32) -> (i32)',
+    'lib.dealloc (i32, i32, i32) -> ()',
+    'lib.recurse (i32) -> (i32)',
+  ],
+  exports: {
+    __heap_base: 'global', __data_end: 'global',
+    main: 'func () -> (i32)', lookup: 'func () -> (i32)', add: 'func (i64, i64) -> (i64)',
+    deep: 'func (i32) -> (i32)',
+  },
+  memories: [],
+};
+// Standalone: the library's code linked in, host imports only, its own memory.
+SHAPES['kv-standalone'] = {
+  imports: [H.input_len, H.input_read, H.log, H.output],
+  exports: {
+    ...COMMON,
+    main: 'func () -> (i32)', lookup: 'func () -> (i32)', add: 'func (i64, i64) -> (i64)',
+  },
+};
+// Layout (global 0 = __stack_pointer, then the data segments [start, end)), as documented in README.md.
+const MiB = 0x100000;
+const LAYOUT = {
+  library: { sp: MiB, dataFrom: MiB, below: MiB + 0x10000 },
+  'library-shared': { sp: 2 * MiB, dataFrom: 2 * MiB, below: 2 * MiB + 0x10000 },
+  'kv-shared': { sp: MiB, dataFrom: MiB, below: MiB + 0x1000 },
+  'kv-standalone': { sp: MiB, dataFrom: MiB, below: MiB + 0x10000 },
+};
 
 for (const [name, shape] of Object.entries(SHAPES)) {
   check(`${name}: valid, imports and exports with their signatures`, () => {
@@ -394,22 +463,40 @@ for (const [name, shape] of Object.entries(SHAPES)) {
     eq([...m.imports].sort(), [...shape.imports].sort(), 'imports');
     eq(Object.keys(m.exports).sort(), Object.keys(shape.exports).sort(), 'export names');
     for (const [k, v] of Object.entries(shape.exports)) eq(m.exports[k], v, `export ${k}`);
-    eq(m.memories, [{ min: 17 }], 'memory (1 MiB stack + data, no maximum)');
+    eq(m.memories, shape.memories ?? [{ min: 17 }], 'memory (1 MiB stack + data, no maximum)');
+    const lay = LAYOUT[name];
+    if (lay) {
+      eq(m.globals[0], { type: 'i32', mutable: true, init: lay.sp }, '__stack_pointer (global 0)');
+      for (const [a, b] of m.data) {
+        if (!(a >= lay.dataFrom && b <= lay.below)) throw new Error(`data segment [${a.toString(16)}, ${b.toString(16)}) out of place`);
+      }
+      const heapBase = m.globals[m.exportIdx.__heap_base];
+      if (!(heapBase.init >= Math.max(...m.data.map(([, b]) => b)))) throw new Error('__heap_base below the data');
+    }
   });
 }
 
-check('library: `ffi` custom section is exactly library/ffi.txt, and matches the exports', () => {
-  const mod = new WebAssembly.Module(wasmBytes('library'));
-  const secs = WebAssembly.Module.customSections(mod, 'ffi');
-  eq(secs.length, 1, 'ffi sections');
-  eq(dec.decode(secs[0]), FFI_TEXT, 'ffi text');
-  eq(secs[0].byteLength, 350, 'ffi section payload size');
+check('library, library-shared: `ffi` custom section is exactly library/ffi.txt, and matches the exports', () => {
+  for (const name of ['library', 'library-shared']) {
+    const mod = new WebAssembly.Module(wasmBytes(name));
+    const secs = WebAssembly.Module.customSections(mod, 'ffi');
+    eq(secs.length, 1, `${name}: ffi sections`);
+    eq(dec.decode(secs[0]), FFI_TEXT, `${name}: ffi text`);
+    eq(secs[0].byteLength, 422, `${name}: ffi section payload size`);
+  }
+  if (/DESIGN/.test(FFI_TEXT)) throw new Error('ffi text refers to DESIGN.md');
   const decls = parseFfi(FFI_TEXT);
-  eq(Object.keys(decls), ['map_new', 'map_insert', 'map_get', 'map_len', 'map_encode', 'map_free', 'sha256', 'hex', 'add_i64']);
+  eq(Object.keys(decls), ['map_new', 'map_insert', 'map_get', 'map_len', 'map_encode', 'map_free', 'sha256', 'hex', 'add_i64', 'recurse']);
   for (const [n, d] of Object.entries(decls)) eq(SHAPES.library.exports[n], `func ${lowered(d)}`, `lowered ${n}`);
-  for (const imp of SHAPES.kv.imports.filter((s) => s.startsWith('lib.'))) {
-    const [, n, sig] = /^lib\.(\w+) (.*)$/.exec(imp);
-    eq(sig, lowered(decls[n]), `kv import ${n}`);
+  for (const contract of ['kv', 'kv-shared']) {
+    for (const imp of SHAPES[contract].imports.filter((s) => s.startsWith('lib.'))) {
+      const [, n, sig] = /^lib\.(\w+) (.*)$/.exec(imp);
+      if (contract === 'kv-shared' && (n === 'alloc' || n === 'dealloc')) eq(`func ${sig}`, ALLOC[n], `kv-shared import ${n}`);
+      else eq(sig, lowered(decls[n]), `${contract} import ${n}`);
+    }
+  }
+  for (const name of ['kv', 'kv-shared', 'kv-standalone']) {
+    eq(WebAssembly.Module.customSections(new WebAssembly.Module(wasmBytes(name)), 'ffi').length, 0, `${name}: no ffi section`);
   }
 });
 
@@ -462,6 +549,35 @@ check('library: map_new/insert/get/len/encode/free, SCALE compact lengths 1, 2 a
   const h2 = lib.map_new();
   eq(hex(libTake(lib, lib.map_encode(h2))), '00', 'empty map encodes as compact(0)');
   lib.map_free(h2);
+});
+
+// recurse(n): the library's frames on its shadow stack, as a JS model.
+function jsRecurse(n) {
+  let sum = n > 0 ? jsRecurse(n - 1) >>> 0 : 0;
+  for (let i = 0; i < 128; i++) {
+    const w = Math.imul((Math.imul(n, 128) + i + 1) >>> 0, 0x9e3779b9) >>> 0;
+    sum = Math.imul((sum ^ w) >>> 0, 0x01000193) >>> 0;
+  }
+  return sum | 0;
+}
+/** The lowest non-zero byte of [from, to) (the deepest stack write, in a fresh memory). */
+function lowestDirty(memory, from, to) {
+  const m = new Uint8Array(memory.buffer);
+  for (let a = from; a < to; a++) if (m[a] !== 0) return a;
+  return to;
+}
+const FRAME_BYTES = 512; // measured below: recurse moves __stack_pointer down by 512 per activation
+check('library: recurse(n) = the JS model, 512 bytes of shadow stack per activation (n + 1 activations)', () => {
+  for (const n of [-3, 0, 1, 2, 10, 100, 1000]) eq(newLib().recurse(n), jsRecurse(n), `recurse(${n})`);
+  eq([newLib().recurse(0), newLib().recurse(10), newLib().recurse(1000)], [-1892358016, -1189504128, jsRecurse(1000)], 'documented values');
+  for (const n of [0, 1, 10, 100, 1000]) {
+    const lib = newLib();
+    lib.recurse(n);
+    eq(0x100000 - lowestDirty(lib.memory, 0, 0x100000), (n + 1) * FRAME_BYTES, `stack bytes used by recurse(${n})`);
+  }
+  // Bridge mode, own memory: the 1 MiB stack holds 2048 activations; one more runs below address 0.
+  eq(newLib().recurse(2047), jsRecurse(2047), 'recurse(2047) uses the whole 1 MiB stack');
+  throwsLike(() => newLib().recurse(2048), (e) => e instanceof WebAssembly.RuntimeError && /out of bounds/.test(e.message), 'recurse(2048)');
 });
 
 check('library: a bad handle traps (unreachable)', () => {
@@ -575,6 +691,124 @@ check('kv: no leaks: 300 runs in the same instances keep both memories at their 
   }
   eq([r.lib.memory.buffer.byteLength, r.contract.memory.buffer.byteLength], sizes);
   eq(hex(r.host.out()), hex(first), 'same output each run');
+});
+
+// ---- the three link modes: bridge (kv + library), shared (kv-shared + library-shared), standalone ------
+/** Shared mode: one memory (the library's); the contract imports it and calls the library directly. */
+function linkShared(input = new Uint8Array()) {
+  const lib = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes('library-shared')), {}).exports;
+  const host = makeHost(input);
+  host.memory = lib.memory;
+  const contract = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes('kv-shared')), {
+    env: { memory: lib.memory },
+    lib,
+    host: host.imports,
+  }).exports;
+  return { lib, contract, host };
+}
+/** Standalone: the library's code is inside the contract; host imports only. */
+function linkStandalone(input = new Uint8Array()) {
+  const host = makeHost(input);
+  const contract = new WebAssembly.Instance(new WebAssembly.Module(wasmBytes('kv-standalone')), { host: host.imports }).exports;
+  host.memory = contract.memory;
+  return { contract, host };
+}
+const MODES = {
+  bridge: (input) => link(wasmBytes('kv'), input),
+  shared: linkShared,
+  standalone: linkStandalone,
+};
+function runMode(mode, input, entry, args = []) {
+  const { contract, host } = MODES[mode](typeof input === 'string' ? enc.encode(input) : input);
+  const value = contract[entry](...args);
+  return { value, output: hex(host.out()), logs: host.logs };
+}
+const BIG_INPUT = Array.from({ length: 2000 }, (_, i) => `key${(i * 7919) % 1500}=${'v'.repeat(i % 37)}${i}`).join('\n');
+const MODE_INPUTS = {
+  'the worked example': KV_EXAMPLE,
+  'empty input': '',
+  'duplicate keys, CRLF, no "=", empty lines': 'a=1\na=2\r\nb\n\n\nb=3\na=4\n=x\n',
+  '2000 lines': BIG_INPUT,
+};
+for (const [what, input] of Object.entries(MODE_INPUTS)) {
+  check(`kv in the three link modes: identical main() and lookup() on ${what}`, () => {
+    const want = encodeMap(kvPairs(input));
+    for (const entry of ['main', 'lookup']) {
+      const r = Object.fromEntries(Object.keys(MODES).map((m) => [m, runMode(m, input, entry)]));
+      eq(r.shared, r.bridge, `${entry}: shared vs bridge`);
+      eq(r.standalone, r.bridge, `${entry}: standalone vs bridge`);
+      if (entry === 'main') {
+        eq(r.bridge.output, hex(Buffer.concat([want, sha256(want)])), 'main output vs the JS encoder');
+        eq(r.bridge.logs, [{ level: 'info', message: `kv: ${r.bridge.value} entries` }]);
+      }
+    }
+  });
+}
+check('kv in the three link modes: lookup on "name\\nname=alice\\nage=30", add(40, 2), add(i64::MAX, 1)', () => {
+  for (const mode of Object.keys(MODES)) {
+    eq(runMode(mode, 'name\nname=alice\nage=30', 'lookup'), { value: 5, output: hex(Buffer.from('alice')), logs: [] }, `${mode} lookup`);
+    eq(runMode(mode, '', 'add', [40n, 2n]).value, 42n, `${mode} add`);
+    eq(runMode(mode, '', 'add', [9223372036854775807n, 1n]).value, -9223372036854775808n, `${mode} add wraps`);
+  }
+});
+check('kv-shared: no memory of its own, its allocations are in the library heap, no leaks over 300 runs', () => {
+  const input = Buffer.from(Array.from({ length: 200 }, (_, i) => `key${i}=${'v'.repeat(i)}`).join('\n'));
+  const r = linkShared(input);
+  eq(r.contract.memory, undefined, 'no exported memory');
+  const heapBase = r.lib.__heap_base.value;
+  if (!(heapBase > 2 * MiB)) throw new Error(`library heap base ${heapBase} not above 2 MiB`);
+  const probe = r.lib.alloc(16, 1);
+  if (!(probe >= heapBase)) throw new Error('library alloc below its heap base');
+  r.lib.dealloc(probe, 16, 1);
+  r.contract.main();
+  const size = r.lib.memory.buffer.byteLength;
+  const first = r.host.out();
+  for (let i = 0; i < 300; i++) {
+    r.host.output.length = 0;
+    r.contract.main();
+  }
+  eq(r.lib.memory.buffer.byteLength, size, 'shared memory size after 300 runs');
+  eq(hex(r.host.out()), hex(first), 'same output each run');
+});
+check('kv-standalone: no library needed, much bigger than kv.wasm', () => {
+  const sizes = ['kv', 'kv-shared', 'kv-standalone', 'library'].map((n) => wasmBytes(n).length);
+  if (!(sizes[2] > 3 * sizes[0] && sizes[2] > sizes[3])) throw new Error(`sizes ${sizes}`);
+  const { value } = runMode('standalone', KV_EXAMPLE, 'main');
+  eq(value, 3);
+});
+
+// ---- deep(n): the library's stack in shared mode, unguarded ------------------------------------------
+// library-shared: __stack_pointer 0x200000, so its stack room is [kv-shared's data end, 0x200000);
+// kv-shared's data (TABLE first) is [0x100000, 0x10004c). recurse(n) = n + 1 frames of 512 bytes.
+const TABLE_CHECKSUM = '7b9e7632';
+check('kv-shared: deep(10), deep(1000), deep(2046) return 1 (the library stack stays above the contract data)', () => {
+  for (const n of [0, 10, 1000, 2046]) {
+    const r = linkShared();
+    eq(r.contract.deep(n), 1, `deep(${n})`);
+    eq(hex(r.host.out()), TABLE_CHECKSUM + TABLE_CHECKSUM, `deep(${n}) output: checksum before, after`);
+    eq(lowestDirty(r.lib.memory, MiB + 0x4c, 2 * MiB), 2 * MiB - (n + 1) * FRAME_BYTES, `deep(${n}): lowest library frame`);
+  }
+});
+check('kv-shared: deep(2047) and deep(3000) return 0: the library stack ran over the contract data (no trap)', () => {
+  for (const n of [2047, 3000, 4095]) {
+    const r = linkShared();
+    eq(r.contract.deep(n), 0, `deep(${n})`);
+    const out = hex(r.host.out());
+    eq(out.slice(0, 8), TABLE_CHECKSUM, 'checksum before');
+    if (out.slice(8) === TABLE_CHECKSUM) throw new Error('checksum after unchanged');
+  }
+  // 3001 frames = 1,536,512 bytes: the deepest frame starts at 0x88e00, in the contract's stack region.
+  const r = linkShared();
+  r.contract.deep(3000);
+  eq(lowestDirty(r.lib.memory, 0, 2 * MiB), 2 * MiB - 3001 * FRAME_BYTES, 'deep(3000): lowest library frame');
+  eq(2 * MiB - 3001 * FRAME_BYTES, 0x88e00);
+});
+check('kv-shared: deep(4096) and deep(5000) trap (memory access out of bounds: the library stack passed address 0)', () => {
+  for (const n of [4096, 5000]) {
+    const r = linkShared();
+    throwsLike(() => r.contract.deep(n), (e) => e instanceof WebAssembly.RuntimeError && /out of bounds/.test(e.message), `deep(${n})`);
+    eq(r.host.out().length, 0, 'no output');
+  }
 });
 
 // ---- hello-lib (bridge) -----------------------------------------------------------------------------

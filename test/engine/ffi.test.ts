@@ -1,5 +1,5 @@
 /**
- * src/engine/ffi.ts: the `ffi` declaration language (DESIGN §5): parsing, comments, lowering to
+ * src/engine/ffi.ts: the `ffi` declaration language (docs/ABI.md, Bridge linking): parsing, comments, lowering to
  * wasm signatures, and the errors a library author sees.
  */
 import t from 'tap';
@@ -105,7 +105,7 @@ t.test('the example library: its section parses and lowers to its exports', asyn
   const text = readFileSync(new URL('../../examples/library/ffi.txt', import.meta.url), 'utf8');
   t.equal(lib.info.ffi, text, 'the custom section is exactly ffi.txt');
   const decls = parseFfi(lib.info.ffi!);
-  t.same([...decls.keys()], ['map_new', 'map_insert', 'map_get', 'map_len', 'map_encode', 'map_free', 'sha256', 'hex', 'add_i64']);
+  t.same([...decls.keys()], ['map_new', 'map_insert', 'map_get', 'map_len', 'map_encode', 'map_free', 'sha256', 'hex', 'add_i64', 'recurse']);
   for (const d of decls.values()) {
     const exp = lib.info.exports.find((e) => e.name === d.name && e.kind === 'func');
     t.ok(exp, `${d.name} is exported`);
@@ -113,7 +113,7 @@ t.test('the example library: its section parses and lowers to its exports', asyn
   }
   t.same(
     [...decls.values()].filter((d) => !usesBytes(d)).map((d) => d.name),
-    ['map_new', 'map_len', 'map_free', 'add_i64'],
+    ['map_new', 'map_len', 'map_free', 'add_i64', 'recurse'],
     'the functions wired directly',
   );
 });

@@ -1,4 +1,13 @@
-//! Example FFI library for bridge linking (DESIGN.md section 5).
+//! Example FFI library (its `ffi` section, the lowering and the linking protocol: `docs/ABI.md`;
+//! the link modes: `docs/API.md`).
+//!
+//! One source, three builds (see `examples/README.md`):
+//! - `library.wasm` (this package): bridge mode, own memory, 1 MiB stack;
+//! - `library-shared.wasm` (package `library-shared`, same file as its crate root): shared mode,
+//!   `-zstack-size=2097152`, exports the memory the contract imports;
+//! - statically inside `kv-standalone.wasm` (`#[path]` module, built with `--cfg library_static`):
+//!   no `#[no_mangle]` exports, no `alloc`/`dealloc` exports, no `ffi` section; the contract calls
+//!   these functions as plain Rust functions.
 //!
 //! Built with std (for `BTreeMap`/`Vec`), but with `rt`'s deterministic free-list
 //! allocator as the global allocator, so the host's `alloc`/`dealloc` calls and Rust's
@@ -15,10 +24,13 @@ use std::collections::BTreeMap;
 #[global_allocator]
 static HEAP: rt::heap::Heap = rt::heap::Heap;
 
+#[cfg(not(library_static))]
 rt::export_allocator!();
 
 /// The FFI declarations, as the wasm custom section `ffi` (text of `ffi.txt`, exact).
+#[cfg(not(library_static))]
 const FFI_TEXT: &[u8] = include_bytes!("../ffi.txt");
+#[cfg(not(library_static))]
 #[link_section = "ffi"]
 #[used]
 pub static FFI: [u8; FFI_TEXT.len()] = {
@@ -76,34 +88,34 @@ fn compact(out: &mut Vec<u8>, n: u32) {
 }
 
 /// `map_new() -> handle`: a new empty map.
-#[no_mangle]
+#[cfg_attr(not(library_static), no_mangle)]
 pub extern "C" fn map_new() -> *mut Map {
     Box::into_raw(Box::new(Map { magic: MAGIC, entries: BTreeMap::new() }))
 }
 
 /// `map_insert(handle, bytes, bytes)`: inserts or replaces `key -> value`.
-#[no_mangle]
+#[cfg_attr(not(library_static), no_mangle)]
 pub unsafe extern "C" fn map_insert(h: *mut Map, kp: *const u8, kl: usize, vp: *const u8, vl: usize) {
     let m = map(h);
     m.entries.insert(arg(kp, kl).to_vec(), arg(vp, vl).to_vec());
 }
 
 /// `map_get(handle, bytes) -> bytes`: the value for `key`, empty if absent.
-#[no_mangle]
+#[cfg_attr(not(library_static), no_mangle)]
 pub unsafe extern "C" fn map_get(h: *mut Map, kp: *const u8, kl: usize) -> u64 {
     let m = map(h);
     ret(m.entries.get(arg(kp, kl)).cloned().unwrap_or_default())
 }
 
 /// `map_len(handle) -> i32`: number of entries.
-#[no_mangle]
+#[cfg_attr(not(library_static), no_mangle)]
 pub unsafe extern "C" fn map_len(h: *mut Map) -> i32 {
     map(h).entries.len() as i32
 }
 
 /// `map_encode(handle) -> bytes`: `compact(n)` then, in ascending bytewise key order,
 /// `compact(len(key)) key compact(len(value)) value` (= SCALE of `BTreeMap<Vec<u8>, Vec<u8>>`).
-#[no_mangle]
+#[cfg_attr(not(library_static), no_mangle)]
 pub unsafe extern "C" fn map_encode(h: *mut Map) -> u64 {
     let m = map(h);
     let mut out = Vec::new();
@@ -118,7 +130,7 @@ pub unsafe extern "C" fn map_encode(h: *mut Map) -> u64 {
 }
 
 /// `map_free(handle)`: frees the map; the handle is invalid afterwards.
-#[no_mangle]
+#[cfg_attr(not(library_static), no_mangle)]
 pub unsafe extern "C" fn map_free(h: *mut Map) {
     let m = map(h);
     m.magic = 0;
@@ -126,13 +138,13 @@ pub unsafe extern "C" fn map_free(h: *mut Map) {
 }
 
 /// `sha256(bytes) -> bytes`: the 32-byte SHA-256 digest.
-#[no_mangle]
+#[cfg_attr(not(library_static), no_mangle)]
 pub unsafe extern "C" fn sha256(p: *const u8, l: usize) -> u64 {
     ret(rt::sha256::sha256(arg(p, l)).to_vec())
 }
 
 /// `hex(bytes) -> bytes`: lowercase hex, two ASCII characters per byte.
-#[no_mangle]
+#[cfg_attr(not(library_static), no_mangle)]
 pub unsafe extern "C" fn hex(p: *const u8, l: usize) -> u64 {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let src = arg(p, l);
@@ -145,7 +157,34 @@ pub unsafe extern "C" fn hex(p: *const u8, l: usize) -> u64 {
 }
 
 /// `add_i64(i64, i64) -> i64`: wrapping addition (no `bytes`: wired wasm-to-wasm directly).
-#[no_mangle]
+#[cfg_attr(not(library_static), no_mangle)]
 pub extern "C" fn add_i64(a: i64, b: i64) -> i64 {
     a.wrapping_add(b)
+}
+
+/// Words in one [`recurse`] frame: 128 × 4 = 512 bytes of shadow stack per level.
+const FRAME_WORDS: usize = 128;
+
+/// `recurse(i32) -> i32`: a real, non-tail recursion on Rust's shadow stack (in linear memory).
+///
+/// Every activation fills a local 512-byte array with volatile writes (so it cannot be optimised
+/// away or kept in wasm locals: each level moves `__stack_pointer` down by at least 512 bytes),
+/// recurses with `n - 1` while `n > 0`, then folds its array, read back (volatile), into the inner
+/// result (0 for the innermost): `sum = (sum ^ word[i]) * 0x01000193` for i = 0..128, where
+/// `word[i] = (128 * n + i + 1) * 0x9e3779b9` (all wrapping u32). `max(n, 0) + 1` activations; the
+/// result depends only on `n`.
+#[cfg_attr(not(library_static), no_mangle)]
+pub extern "C" fn recurse(n: i32) -> i32 {
+    // Uninitialised (no memset): every word is written below before it is read.
+    let mut frame = core::mem::MaybeUninit::<[u32; FRAME_WORDS]>::uninit();
+    let p = frame.as_mut_ptr() as *mut u32;
+    for i in 0..FRAME_WORDS {
+        let word = (n as u32).wrapping_mul(128).wrapping_add(i as u32 + 1).wrapping_mul(0x9e37_79b9);
+        unsafe { core::ptr::write_volatile(p.add(i), word) };
+    }
+    let mut sum = if n > 0 { recurse(n - 1) as u32 } else { 0 };
+    for i in 0..FRAME_WORDS {
+        sum = (sum ^ unsafe { core::ptr::read_volatile(p.add(i)) }).wrapping_mul(0x0100_0193);
+    }
+    sum as i32
 }

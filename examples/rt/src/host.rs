@@ -1,4 +1,4 @@
-//! Host ABI v1 (DESIGN.md section 4): imports from wasm module `host`.
+//! Host ABI v1 (`docs/ABI.md`, "Host ABI v1"): imports from wasm module `host`.
 //! An import only appears in a module that actually uses it.
 
 use crate::buf::Buf;
