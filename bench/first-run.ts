@@ -1,5 +1,5 @@
 /**
- * First execution of a module never seen before (DESIGN §9: instrument + compile + run ≤ 1.5× plain
+ * First execution of a module never seen before (target, docs/BENCHMARKS.md: instrument + compile + run ≤ 1.5× plain
  * `WebAssembly.compile` + run). Each pair of runs gets a fresh module — the same bytes with a
  * different nonce in a custom section, so V8 cannot reuse a module it compiled earlier — and times
  *   plain:   WebAssembly.compile(bytes) → instantiate → one small call

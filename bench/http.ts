@@ -2,7 +2,7 @@
  * `npm run bench:http`: POST /execute by hash of a small linked contract (hello-lib + library) against a
  * bare Fastify route answering the same JSON (bench/bare-server.ts), side by side in one run:
  * alternating rounds of autocannon on each, both servers as child processes on 127.0.0.1, the same
- * logger settings. DESIGN §9 target: the service reaches ≥ 0.5× the bare route's requests/s.
+ * logger settings. Target (docs/BENCHMARKS.md): the service reaches ≥ 0.5× the bare route's requests/s.
  * Options: --connections N (16), --seconds N per round (5), --rounds N (3).
  */
 import { spawn, type ChildProcess } from 'node:child_process';

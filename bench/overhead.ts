@@ -1,5 +1,5 @@
 /**
- * Fuel-metering overhead on CPU-bound wasm (DESIGN §9, target metered/original ≤ 1.10).
+ * Fuel-metering overhead on CPU-bound wasm (target metered/original ≤ 1.10, docs/BENCHMARKS.md).
  *
  * Every workload runs in one process as four variants of the same module, each compiled and
  * instantiated once: the original, the fully metered module (what the engine runs: fuel + call

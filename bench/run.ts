@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [-- --only=overhead,throughput,first] [-- --no-write]`
  *
- * Runs the DESIGN §9 measurements that need no server (fuel-metering overhead, instrumentation
+ * Runs the measurements (targets in docs/BENCHMARKS.md) that need no server (fuel-metering overhead, instrumentation
  * throughput, first execution of a new module), prints the report as markdown on stdout (progress goes
  * to stderr), and replaces the results section of docs/BENCHMARKS.md (between its `bench:results`
  * markers) unless `--no-write`, `--quick` or `--only` is given: the document only ever holds a
@@ -176,7 +176,7 @@ function targetsSection(): string {
       fmt.verdict(main1MiB.every((r) => r.ratio <= TARGET.firstRun)),
     ]);
   }
-  return ['### Targets (DESIGN §9)', '', table(['target', 'measured', 'verdict'], rows)].join('\n');
+  return ['### Targets', '', table(['target', 'measured', 'verdict'], rows)].join('\n');
 }
 
 const header = [

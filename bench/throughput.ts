@@ -1,5 +1,5 @@
 /**
- * Instrumentation throughput (DESIGN §9: ≥ 50 MB/s of code, ≥ 10× a binaryen.js read+write of the
+ * Instrumentation throughput (target, docs/BENCHMARKS.md: ≥ 50 MB/s of code, ≥ 10× a binaryen.js read+write of the
  * same module). `instrument(bytes)` is timed end to end (parse + rewrite + assemble), with the engine's
  * options; its two halves (readModule, instrumentModule) are timed separately too. MB = 10^6 bytes.
  * binaryen.js is timed on the same bytes: `readBinary(bytes)` then `emitBinary()` (then `dispose()`,

@@ -61,6 +61,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     prepared: () => ({ hits: prepared.hits, misses: prepared.misses, size: prepared.size }),
   });
 
+  // bodies are JSON (POST /execute) or raw wasm (PUT /modules): anything else is a 415 naming what the route accepts
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {
     handleError(new HttpError(404, 'not_found', `no route ${req.method} ${req.url}`), req, reply);
@@ -82,7 +84,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
       info: {
         title: 'wasm-contract-runner',
         version: API_VERSION,
-        description: 'Executes linked WebAssembly smart contracts under deterministic fuel, memory and time limits (DESIGN §3).',
+        description:
+          'Executes linked WebAssembly smart contracts under deterministic fuel, memory and time limits. The full reference is docs/API.md; the host ABI, fuel and ffi rules are docs/ABI.md.',
       },
     },
   });
@@ -115,6 +118,8 @@ async function seedExamples(store: ModuleStore, resolver: ModuleResolver, app: F
   for (const f of files.sort()) {
     const bytes = new Uint8Array(readFileSync(resolve(dir, f)));
     const prepared = resolver.prepareBytes(bytes);
+    // a module importing its memory runs only in shared mode: have that variant ready too
+    if (prepared.info.layout.memory?.imported || f.endsWith('-shared.wasm')) resolver.prepareBytes(bytes, prepared.info.hash, 'shared');
     await store.put(bytes);
     app.log.info({ module: f, hash: prepared.info.hash }, 'example module ready');
   }

@@ -15,6 +15,8 @@ export interface RunArgs {
   contract: string;
   lib: string | null;
   mode: 'bridge' | 'shared';
+  /** Shared mode's stack layout; undefined: the default ("two"). */
+  stacks: 'two' | 'one' | undefined;
   namespace: string | undefined;
   /** Path of a file with FFI declarations. */
   ffi: string | null;
@@ -44,10 +46,29 @@ function parse(argv: string[], options: Options): { values: Record<string, strin
     parsed = parseArgs({ args: argv, options: { ...options, ...HELP_OPTION }, strict: true, allowPositionals: true });
   } catch (e) {
     if (argv.includes('--help') || argv.includes('-h')) return HELP;
-    throw badRequest((e as Error).message.replace(/\s*\n\s*/g, ' '));
+    const err = e as Error & { code?: string };
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const unknown = /'([^']+)'/.exec(err.message)?.[1];
+      if (unknown) throw badRequest(unknownOption(unknown, Object.keys(options)));
+    }
+    throw badRequest(err.message.replace(/\s*\n\s*/g, ' '));
   }
   if (parsed.values.help) return HELP;
   return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+}
+
+/**
+ * "Unknown option '--input': did you mean --input-hex or --input-file?": the options that the unknown
+ * one is a prefix of (parseArgs takes no abbreviations), else those that share its first word.
+ */
+function unknownOption(given: string, known: string[]): string {
+  const name = given.replace(/^-+/, '').split('=')[0]!;
+  const byPrefix = name ? known.filter((k) => k.startsWith(name)) : [];
+  const word = name.split('-')[0]!;
+  const candidates = byPrefix.length ? byPrefix : word.length >= 3 ? known.filter((k) => k.split('-').includes(word)) : [];
+  const list = candidates.map((k) => `--${k}`);
+  const hint = list.length ? `: did you mean ${list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} or ${list.at(-1)}`}?` : ' (see --help)';
+  return `Unknown option '${given.split('=')[0]}'${hint}`;
 }
 
 function onePositional(positionals: string[], what: string, command: string): string {
@@ -86,6 +107,7 @@ export function parseJsonArgs(text: string): unknown[] {
 const RUN_OPTIONS: Options = {
   lib: { type: 'string' },
   mode: { type: 'string' },
+  stacks: { type: 'string' },
   namespace: { type: 'string' },
   ffi: { type: 'string' },
   entry: { type: 'string' },
@@ -104,6 +126,9 @@ export function parseRunArgs(argv: string[]): RunArgs | typeof HELP {
   const contract = onePositional(p.positionals, 'a CONTRACT.wasm', 'run');
   const mode = v.mode ?? 'bridge';
   if (mode !== 'bridge' && mode !== 'shared') throw badRequest(`--mode must be \`bridge\` or \`shared\`, got \`${mode}\``);
+  const stacks = v.stacks;
+  if (stacks !== undefined && stacks !== 'two' && stacks !== 'one') throw badRequest(`--stacks must be \`two\` or \`one\`, got \`${stacks}\``);
+  if (stacks !== undefined && mode !== 'shared') throw badRequest('--stacks applies to --mode shared only');
   if (v['input-hex'] !== undefined && v['input-file'] !== undefined) {
     throw badRequest('give the input either with --input-hex or with --input-file, not both');
   }
@@ -119,6 +144,7 @@ export function parseRunArgs(argv: string[]): RunArgs | typeof HELP {
     contract,
     lib: v.lib ?? null,
     mode,
+    stacks,
     namespace: v.namespace,
     ffi: v.ffi ?? null,
     entry: v.entry ?? 'main',

@@ -21,6 +21,7 @@ export function inspectCommand(argv: string[]): number {
     exports: info.exports.map(sig),
     memoryPages: info.memoryPages,
     ffi: info.ffi,
+    layout: info.layout,
   });
   return EXIT.ok;
 }

@@ -26,6 +26,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
 export function makeJob(a: RunArgs): RunJob {
   const link: LinkOptions = { mode: a.mode };
+  if (a.stacks !== undefined) link.stacks = a.stacks;
   if (a.namespace !== undefined) link.namespace = a.namespace;
   if (a.ffi !== null) link.ffi = readText(a.ffi, '--ffi');
   const input = a.input.kind === 'hex' ? a.input.bytes : a.input.kind === 'file' ? readBytes(a.input.path, '--input-file') : new Uint8Array(0);

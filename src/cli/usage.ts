@@ -24,8 +24,10 @@ Prepares (validates, meters, compiles) and executes CONTRACT.wasm in a worker th
 JSON body that POST /execute would answer (the result, or {"error": {"kind", "message"}}).
 
 Options:
-  --lib LIB.wasm          library module to link against (bridge linking, DESIGN §5)
-  --mode bridge|shared    link mode (default bridge; shared is not supported yet)
+  --lib LIB.wasm          library module to link against (link modes: docs/API.md)
+  --mode bridge|shared    link mode: bridge (default; a memory per module) or shared (one memory)
+  --stacks two|one        shared mode: each module on its own stack, the library's guarded (two,
+                          default), or both on the contract's stack (one)
   --namespace NS          import module name of the library in the contract (default lib)
   --ffi FILE              FFI declarations for a library without an \`ffi\` section
   --entry NAME            exported function to call (default main)
@@ -55,7 +57,8 @@ Options:
 
 export const INSPECT_USAGE = `Usage: wasm-runner inspect MODULE.wasm
 
-Prints JSON: {hash, bytes, imports, exports, memoryPages, ffi}, with function signatures as text.
+Prints JSON: {hash, bytes, imports, exports, memoryPages, ffi, layout}, with function signatures as text;
+layout: the stack pointer, data segments, __heap_base/__data_end, memory and table (checked by --mode shared).
 
 Options:
   -h, --help              show this text

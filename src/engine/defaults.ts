@@ -2,7 +2,7 @@
 import { DEFAULT_POLICY, type Policy } from '../wasm/policy.js';
 import type { EngineConfig, Limits } from './execute.js';
 
-/** Iroha's on-chain defaults (DESIGN §1). */
+/** Iroha's on-chain defaults (docs/API.md, Limits). */
 export const DEFAULT_LIMITS: Limits = { fuel: 55_000_000, memoryBytes: 55_000_000, timeoutMs: 2000 };
 
 /** Ceilings a request may ask for. */

@@ -1,5 +1,5 @@
 /**
- * The `ffi` declarations of a library (DESIGN §5): `name(type, ...) -> type`, one per line, `#`
+ * The `ffi` declarations of a library (docs/ABI.md, Bridge linking): `name(type, ...) -> type`, one per line, `#`
  * comments. `bytes` lowers to (ptr i32, len i32) as a parameter and to an i64 (len << 32 | ptr) as
  * a result; `handle` is an i32 passed through untouched.
  */

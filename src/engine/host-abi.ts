@@ -1,5 +1,5 @@
 /**
- * Host ABI v1 (DESIGN §4), module `host`. Every pointer is checked against the caller's memory:
+ * Host ABI v1 (docs/ABI.md), module `host`. Every pointer is checked against the caller's memory:
  * an out-of-bounds pointer ends the execution with a `trap` outcome, never a host exception.
  * Bytes the host copies cost 1 fuel each (docs/ABI.md).
  */

@@ -10,7 +10,7 @@ export class Meter {
 
   constructor(
     readonly fuelLimit: bigint,
-    maxDepth: number,
+    readonly maxDepth: number,
     pageBudget: number,
   ) {
     this.fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, fuelLimit);

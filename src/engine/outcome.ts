@@ -1,4 +1,4 @@
-/** Turning what an execution threw into an outcome kind and a message (DESIGN §3). */
+/** Turning what an execution threw into an outcome kind and a message (docs/API.md, Outcomes). */
 import { MeterFlag } from '../wasm/meter-abi.js';
 import { HostOutOfFuel, HostPanic, HostTrap } from './errors.js';
 import type { Meter } from './meter.js';
@@ -40,7 +40,9 @@ export function classify(e: unknown, meter: Meter, memoryLimitBytes: number): Ou
   if (meter.flag(MeterFlag.outOfFuel) || e instanceof HostOutOfFuel) {
     return { kind: 'out_of_fuel', message: `all fuel consumed: the limit is ${meter.fuelLimit}` };
   }
-  if (meter.flag(MeterFlag.stackOverflow)) return { kind: 'stack_overflow', message: 'call stack exhausted: call depth limit reached' };
+  if (meter.flag(MeterFlag.stackOverflow)) {
+    return { kind: 'stack_overflow', message: `call stack exhausted: call depth limit of ${meter.maxDepth} nested calls reached` };
+  }
   if (isStackOverflow(e)) return { kind: 'stack_overflow', message: 'call stack exhausted: engine stack limit reached' };
   if (e instanceof HostPanic) return { kind: 'panic', message: e.message };
   if (e instanceof HostTrap || e instanceof WebAssembly.RuntimeError) {

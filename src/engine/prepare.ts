@@ -132,6 +132,11 @@ export function prepare(bytes: Uint8Array, settings: InstrumentSettings, policy:
   return compileVariant(module, info, shared, settings, true, variant);
 }
 
+/** The module compiled for another variant (no cache: for callers that keep their own). */
+export function deriveVariant(p: PreparedModule, variant: Variant): PreparedModule {
+  return compileVariant(readModule(p.original), p.info, p.original, p.settings, p.localFuel, variant);
+}
+
 const otherVariants = new Map<string, PreparedModule>();
 
 /**
@@ -144,7 +149,7 @@ export function toVariant(p: PreparedModule, variant: Variant): PreparedModule {
   const key = `${p.info.hash}:${settingsKey(p.settings, variant)}:${p.localFuel}`;
   let v = otherVariants.get(key);
   if (!v) {
-    v = compileVariant(readModule(p.original), p.info, p.original, p.settings, p.localFuel, variant);
+    v = deriveVariant(p, variant);
     if (otherVariants.size >= EXACT_CACHE) otherVariants.delete(otherVariants.keys().next().value!);
     otherVariants.set(key, v);
   }

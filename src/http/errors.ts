@@ -1,4 +1,4 @@
-/** Request errors → HTTP status and the `{ error: { kind, message } }` body (DESIGN §3). */
+/** Request errors → HTTP status and the `{ error: { kind, message } }` body (docs/API.md, Errors). */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RequestError } from '../engine/errors.js';
 
@@ -23,6 +23,54 @@ export class HttpError extends Error {
     super(message);
   }
 }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Content types the route's body may have (named by a 415). */
+    accepts?: string[];
+    /** The route's body is one module: over this size, a 413 names the module size limit. */
+    moduleLimit?: number;
+  }
+}
+
+/** 413 for a module over policy.maxModuleBytes (`bytes` when known). */
+export function moduleTooLarge(what: string, limit: number, bytes?: number): HttpError {
+  return new HttpError(
+    413,
+    'too_large',
+    bytes === undefined
+      ? `${what} is larger than the module size limit of ${limit} bytes`
+      : `${what} is ${bytes} bytes, more than the module size limit of ${limit}`,
+  );
+}
+
+/** 413 for a request body over bodyLimitBytes (`bytes` when its Content-Length said). */
+export function bodyTooLarge(limit: number | undefined, bytes?: number): HttpError {
+  const of = limit === undefined ? 'the body size limit' : `the body size limit of ${limit}`;
+  return new HttpError(
+    413,
+    'too_large',
+    bytes === undefined ? `the request body is larger than ${of}${limit === undefined ? '' : ' bytes'}` : `the request body is ${bytes} bytes, more than ${of}`,
+  );
+}
+
+/** 415 naming the content types the route accepts. */
+export function unsupportedMediaType(req: FastifyRequest): HttpError {
+  const accepts = req.routeOptions?.config?.accepts;
+  const got = req.headers['content-type'];
+  const route = `${req.method} ${req.routeOptions?.url ?? req.url}`;
+  const sent = got ? `not ${got}` : 'and this request has no Content-Type';
+  return new HttpError(
+    415,
+    'unsupported_media_type',
+    accepts?.length ? `${route} accepts a body of Content-Type ${accepts.join(' or ')}, ${sent}` : `unsupported media type: ${got ?? 'no Content-Type'}`,
+  );
+}
+
+const declaredLength = (req: FastifyRequest): number | undefined => {
+  const v = req.headers['content-length'];
+  return v !== undefined && /^\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : undefined;
+};
 
 const STATUS: Record<RequestError['kind'], number> = {
   bad_request: 400,
@@ -54,9 +102,14 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
     if (fe.validation) e = new HttpError(400, 'bad_request', fe.message);
     else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       const limit = req.routeOptions?.bodyLimit;
-      e = new HttpError(413, 'too_large', `request body is larger than ${limit ? `the limit of ${limit} bytes` : 'the limit'}`);
+      const moduleLimit = req.routeOptions?.config?.moduleLimit;
+      // the body of PUT /modules is read up to the module size limit when that is the smaller one
+      e =
+        moduleLimit !== undefined && limit !== undefined && moduleLimit <= limit
+          ? moduleTooLarge('the module', moduleLimit, declaredLength(req))
+          : bodyTooLarge(limit, declaredLength(req));
     }
-    else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new HttpError(415, 'unsupported_media_type', fe.message);
+    else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = unsupportedMediaType(req);
     else if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || (fe.statusCode === 400)) {
       e = new HttpError(400, 'bad_request', fe.message);
     } else if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) e = new HttpError(fe.statusCode, 'bad_request', fe.message);

@@ -1,5 +1,11 @@
-/** TypeBox schemas of the HTTP API (DESIGN §3): the one source of truth that openapi.yaml is checked against. */
+/**
+ * TypeBox schemas of the HTTP API (docs/API.md): the one source of truth that openapi.yaml is generated
+ * from and checked against. The examples are real: Swagger UI's "Try it out" runs the bundled `hello`.
+ */
 import { Type, type Static } from '@sinclair/typebox';
+
+/** sha256 of examples/wasm/hello.wasm, stored at start (seedExamples): the examples run it. */
+export const HELLO_EXAMPLE_HASH = 'dc9bd9cc89e22329732e374250d984e2690a494c7c7a13e28f8f9ff3e96604c2';
 
 const Hash = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'sha256 of the original module bytes, lowercase hex' });
 const Base64 = Type.String({ description: 'standard base64' });
@@ -19,7 +25,20 @@ export const ExecuteRequest = Type.Object(
     link: Type.Optional(
       Type.Object(
         {
-          mode: Type.Optional(Type.Union([Type.Literal('bridge'), Type.Literal('shared')], { default: 'bridge' })),
+          mode: Type.Optional(
+            Type.Union([Type.Literal('bridge'), Type.Literal('shared')], {
+              default: 'bridge',
+              description:
+                'bridge: each module keeps its own memory, `bytes` parameters and results are copied by the host; shared: one linear memory for both modules, calls direct (docs/API.md, Link modes)',
+            }),
+          ),
+          stacks: Type.Optional(
+            // no `default` keyword: ajv's useDefaults would add it to every `link`, bridge mode included
+            Type.Union([Type.Literal('two'), Type.Literal('one')], {
+              description:
+                'shared mode only (default "two"): "two" each module keeps its own stack, the library\'s stack pointer checked against the end of the contract\'s data; "one" both run on the contract\'s stack (docs/API.md, Link modes)',
+            }),
+          ),
           namespace: Type.Optional(Type.String({ minLength: 1, description: 'import module name of library functions (default "lib")' })),
           ffi: Type.Optional(Type.String({ description: 'ffi declarations, replacing the library’s `ffi` section' })),
         },
@@ -36,15 +55,29 @@ export const ExecuteRequest = Type.Object(
     limits: Type.Optional(
       Type.Object(
         {
-          fuel: Type.Optional(Type.Integer({ minimum: 0 })),
-          memoryBytes: Type.Optional(Type.Integer({ minimum: 0 })),
-          timeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+          fuel: Type.Optional(
+            Type.Integer({ minimum: 0, description: 'fuel limit (default 55000000, config limits.defaults.fuel; above limits.max.fuel, 10000000000 by default: 400)' }),
+          ),
+          memoryBytes: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              description: 'linear memory of all modules together, in whole 64 KiB pages (default 55000000; above limits.max.memoryBytes, 268435456 by default: 400)',
+            }),
+          ),
+          timeoutMs: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'wall-clock limit from submission to the pool (default 2000; above limits.max.timeoutMs, 30000 by default: 400)' }),
+          ),
         },
         { additionalProperties: false },
       ),
     ),
   },
-  { additionalProperties: false, title: 'ExecuteRequest' },
+  {
+    additionalProperties: false,
+    title: 'ExecuteRequest',
+    // Swagger UI's "Try it out" body: the bundled `hello` example (seeded at start) by its hash
+    examples: [{ contract: { hash: HELLO_EXAMPLE_HASH }, input: 'd29ybGQ=' }],
+  },
 );
 export type ExecuteRequest = Static<typeof ExecuteRequest>;
 
@@ -86,7 +119,12 @@ export const ExecuteResponse = Type.Object(
     ),
     modules: Type.Object({ contract: ModuleId, library: Type.Optional(ModuleId) }, { additionalProperties: false }),
     link: Type.Object(
-      { mode: Type.Union([Type.Literal('bridge'), Type.Literal('shared')]), calls: Type.Integer(), bytesCopied: Type.Integer() },
+      {
+        mode: Type.Union([Type.Literal('bridge'), Type.Literal('shared')]),
+        calls: Type.Integer({ description: 'calls that went through a host hop (bridge mode, functions with `bytes`); 0 in shared mode' }),
+        bytesCopied: Type.Integer({ description: 'bytes the host copied between the two memories; 0 in shared mode' }),
+        stacks: Type.Optional(Type.Union([Type.Literal('two'), Type.Literal('one')], { description: 'shared mode only: the stack layout used' })),
+      },
       { additionalProperties: false },
     ),
     timings: Type.Object(
@@ -100,7 +138,25 @@ export const ExecuteResponse = Type.Object(
       { additionalProperties: false },
     ),
   },
-  { additionalProperties: false, title: 'ExecuteResponse' },
+  {
+    additionalProperties: false,
+    title: 'ExecuteResponse',
+    description: 'The execution ran to an outcome: `ok: true` with `result`, or `ok: false` with `error` (out_of_fuel, memory_limit, stack_overflow, trap, panic, timeout)',
+    // the answer to the request example (timings vary)
+    examples: [
+      {
+        ok: true,
+        result: { values: [5], output: 'aGVsbG8sIHdvcmxk' },
+        error: null,
+        fuel: { limit: 55000000, consumed: 999, remaining: 54999001 },
+        memory: { limitBytes: 55000000, peakBytes: 1114112, modules: { contract: { initialBytes: 1114112, peakBytes: 1114112 } } },
+        logs: [{ level: 'info', message: 'hello called' }],
+        modules: { contract: { hash: HELLO_EXAMPLE_HASH, bytes: 3095 } },
+        link: { mode: 'bridge', calls: 0, bytesCopied: 0 },
+        timings: { queueMs: 1.05, prepareMs: 0.306, instantiateMs: 0.943, executeMs: 0.673, totalMs: 2.972 },
+      },
+    ],
+  },
 );
 
 export const ErrorKind = Type.Union(
@@ -117,12 +173,107 @@ export const ErrorKind = Type.Union(
   ].map((k) => Type.Literal(k)),
 );
 
-export const ErrorResponse = Type.Object(
-  { error: Type.Object({ kind: ErrorKind, message: Type.String() }, { additionalProperties: false }) },
-  { additionalProperties: false, title: 'ErrorResponse' },
-);
+const errorProperties = { error: Type.Object({ kind: ErrorKind, message: Type.String() }, { additionalProperties: false }) };
+
+export const ErrorResponse = Type.Object(errorProperties, { additionalProperties: false, title: 'ErrorResponse' });
+
+type ErrorExample = { kind: Static<typeof ErrorKind>; message: string; summary?: string };
+
+/** The ErrorResponse of one status, documented with its meaning and examples of its real kinds and messages. */
+export function errorResponse(description: string, ...examples: ErrorExample[]) {
+  // one example: the media type's `example`; several: named `examples` (Swagger UI offers a choice by name)
+  const named: Record<string, { summary: string; value: unknown }> = {};
+  const bodies = examples.map(({ kind, message }) => ({ error: { kind, message } }));
+  examples.forEach((e, i) => {
+    let name = e.kind;
+    for (let n = 2; name in named; n++) name = `${e.kind}_${n}`;
+    named[name] = { summary: e.summary ?? e.kind, value: bodies[i] };
+  });
+  return Type.Object(errorProperties, {
+    additionalProperties: false,
+    title: 'ErrorResponse',
+    description,
+    ...(examples.length === 1 ? { examples: bodies } : { 'x-examples': named }),
+  });
+}
+
+/** Error examples shared by the routes (messages as the service words them). */
+export const ERROR_EXAMPLES = {
+  badRequest: { kind: 'bad_request', message: 'invalid request: body.contract is not valid: expected { "wasm": "<base64 module bytes>" } or { "hash": "<sha256, 64 lowercase hex digits, of a module stored with PUT /modules>" }' },
+  badHash: { kind: 'bad_request', message: 'a module hash is 64 lowercase hex digits (sha256)' },
+  notFound: {
+    kind: 'not_found',
+    message: 'no module with hash 0000000000000000000000000000000000000000000000000000000000000000 (the contract): upload it with PUT /modules',
+  },
+  moduleNotFound: { kind: 'not_found', message: 'no module with hash 0000000000000000000000000000000000000000000000000000000000000000' },
+  moduleTooLarge: { kind: 'too_large', summary: 'an inline module over the module size limit', message: 'the contract module is 5000000 bytes, more than the module size limit of 4194304' },
+  bodyTooLarge: { kind: 'too_large', summary: 'a body over the body size limit', message: 'the request body is 13000000 bytes, more than the body size limit of 12582912' },
+  putTooLarge: { kind: 'too_large', message: 'the module is 5000000 bytes, more than the module size limit of 4194304' },
+  executeMediaType: { kind: 'unsupported_media_type', message: 'POST /execute accepts a body of Content-Type application/json, not text/plain' },
+  modulesMediaType: {
+    kind: 'unsupported_media_type',
+    message: 'PUT /modules accepts a body of Content-Type application/wasm or application/octet-stream, not application/json',
+  },
+  invalidModule: { kind: 'invalid_module', message: 'expected magic word 00 61 73 6d, found 68 65 6c 6c @+0' },
+  linkError: { kind: 'link_error', message: 'the contract imports `lib.map_insert` but no library was given' },
+  policyViolation: { kind: 'policy_violation', message: 'a table starts with 100001 elements, more than the limit of 100000' },
+  internal: { kind: 'internal', message: 'internal error (logged with this request id)' },
+  overloaded: { kind: 'overloaded', message: 'all 2 workers are busy and 64 executions are waiting: retry later' },
+} satisfies Record<string, ErrorExample>;
 
 const Signature = Type.String({ description: 'e.g. "(i32, i32) -> (i64)"' });
+const Region = Type.Object({ start: Type.Integer(), end: Type.Integer() }, { additionalProperties: false, description: 'byte range [start, end)' });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const ModuleLayout = Type.Object(
+  {
+    stackPointer: Nullable(
+      Type.Object(
+        {
+          global: Type.Integer({ description: 'global index' }),
+          initial: Type.Integer({ description: 'initial value: the top of the stack, which grows down' }),
+          name: Nullable(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    stackPointerNote: Nullable(Type.String({ description: 'why no stack pointer was recognised (LLVM convention: the first defined global, a mutable i32 set by i32.const)' })),
+    leafFrameBytes: Type.Integer({ description: 'largest frame a function takes below the stack pointer without writing it back' }),
+    data: Type.Array(Region, { description: 'active data segments of memory 0' }),
+    dynamicData: Type.Integer({ description: 'active data segments at non-constant offsets' }),
+    heapBase: Nullable(Type.Integer({ description: 'exported `__heap_base`' })),
+    dataEnd: Nullable(Type.Integer({ description: 'exported `__data_end`' })),
+    memory: Nullable(
+      Type.Object(
+        {
+          imported: Nullable(Type.String({ description: '`module.name` of the imported memory' })),
+          defined: Type.Boolean(),
+          exportedAs: Type.Array(Type.String()),
+          minPages: Type.Integer(),
+          maxPages: Nullable(Type.Integer()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    table: Nullable(
+      Type.Object(
+        {
+          imported: Nullable(Type.String()),
+          defined: Type.Boolean(),
+          exportedAs: Type.Array(Type.String()),
+          min: Type.Integer(),
+          max: Nullable(Type.Integer()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    elements: Type.Array(
+      Type.Object({ table: Type.Integer(), start: Type.Integer(), end: Type.Integer() }, { additionalProperties: false }),
+      { description: 'active element segments: table slots [start, end)' },
+    ),
+    dynamicElements: Type.Integer(),
+  },
+  { additionalProperties: false, description: 'where the module puts its stack, data and heap (checked before shared-memory linking)' },
+);
 export const ModuleInfoResponse = Type.Object(
   {
     hash: Hash,
@@ -136,9 +287,14 @@ export const ModuleInfoResponse = Type.Object(
     exports: Type.Array(Type.Object({ name: Type.String(), kind: Type.String(), type: Type.Optional(Signature) }, { additionalProperties: false })),
     memoryPages: Type.Integer({ description: 'initial pages (64 KiB) of the module’s own memory' }),
     ffi: Type.Union([Type.String(), Type.Null()], { description: 'text of the `ffi` custom section' }),
+    layout: ModuleLayout,
   },
   { additionalProperties: false, title: 'ModuleInfo' },
 );
+
+/** The ModuleInfo of one status, with its meaning. */
+export const moduleInfoResponse = (description: string) =>
+  Type.Object(ModuleInfoResponse.properties, { additionalProperties: false, title: 'ModuleInfo', description });
 
 export const HashParams = Type.Object({ hash: Type.String() }, { additionalProperties: false });
 

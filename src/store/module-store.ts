@@ -1,5 +1,5 @@
 /**
- * Content-addressed module store (DESIGN §2 `store/`): original module bytes keyed by the lowercase
+ * Content-addressed module store (docs/ARCHITECTURE.md, `store/`): original module bytes keyed by the lowercase
  * sha256 hex of those bytes, kept in a memory LRU bounded by a byte budget and, when a directory is
  * configured, on disk.
  *

@@ -63,6 +63,11 @@ export class PreparedCache<T> {
     return value;
   }
 
+  /** The cached value without counting a hit or a miss or refreshing its recency. */
+  peek(key: string): T | undefined {
+    return this.lru?.peek(key)?.value;
+  }
+
   has(key: string): boolean {
     return this.lru?.has(key) ?? false;
   }

@@ -38,8 +38,10 @@ export interface BodyContext {
    * the module, so an entry wrapper can tell a new top-level call from a call back from an import.
    */
   importCalls: { count: number; importedFuncs: number; indirect: boolean } | null;
-  /** Shared linking: writes to the stack pointer are checked against its floor. */
+  /** Shared linking: the imported stack pointer and its floor. */
   spGuard: StackGuard | null;
+  /** Whether writes to `spGuard.sp` are checked (false only to measure the guard's cost). */
+  guardWrites?: boolean;
   /** Function references (`ref.func`) redirected to entry wrappers, or null. */
   refRemap: Map<number, number> | null;
   /**
@@ -79,6 +81,7 @@ const GLOBAL_GET = 0x23;
 const GLOBAL_SET = 0x24;
 const MEMORY_GROW = 0x40;
 const REF_FUNC = 0xd2;
+const TABLE_GROW = 15; // 0xFC 15
 
 /** Operator costs of single-byte opcodes (0 for the structural ones, 1 otherwise). */
 const COST = new Uint8Array(256).fill(1);
@@ -96,6 +99,8 @@ export class BodyRewriter {
   sawRefFunc = false;
   private scratch64 = 0;
   private scratch32 = 0;
+  /** A second i32 scratch: the result of `table.grow`, while its delta sits in `scratch32`. */
+  private scratch32b = 0;
 
   constructor(private readonly ctx: BodyContext) {}
 
@@ -110,6 +115,7 @@ export class BodyRewriter {
     for (const l of body.locals) localCount += l.count;
     this.scratch64 = localCount;
     this.scratch32 = localCount + 1;
+    this.scratch32b = localCount + 2;
     out.len = 0;
     seg.len = 0;
     const local = ctx.localFuel && ctx.fuel;
@@ -142,7 +148,14 @@ export class BodyRewriter {
         if (kind === INVALID) r.fail(`unknown opcode 0x${op.toString(16)} ${sub}`, at);
         skipImmediates(r, kind);
         opCost = 1;
-        if (op === PREFIX_FC && FC_BULK.has(sub) && ctx.fuel) {
+        if (op === PREFIX_FC && sub === TABLE_GROW && ctx.fuel) {
+          // table.grow pays per element added, and only when it succeeds (as wasmtime)
+          seg.bytes(bytes, copyFrom, at);
+          seg.byte(0x22).u32(this.scratch32); // local.tee n
+          seg.bytes(bytes, at, r.pos);
+          this.tableGrowCharge();
+          copyFrom = r.pos;
+        } else if (op === PREFIX_FC && FC_BULK.has(sub) && ctx.fuel) {
           // n (elements or bytes) is on top of the stack: refuse when it exceeds the fuel left,
           // charge it after the operator succeeded (a trapping bulk operator touched nothing).
           seg.bytes(bytes, copyFrom, at);
@@ -158,7 +171,7 @@ export class BodyRewriter {
         if (op === GLOBAL_GET || op === GLOBAL_SET) {
           const idx = r.u32();
           const to = idx >= ctx.importedGlobals ? idx + ctx.globalShift : idx;
-          if (op === GLOBAL_SET && ctx.spGuard && to === ctx.spGuard.sp) {
+          if (op === GLOBAL_SET && ctx.spGuard && ctx.guardWrites !== false && to === ctx.spGuard.sp) {
             seg.bytes(bytes, copyFrom, at);
             emitGuardedSet(seg, ctx.spGuard, this.scratch32, ctx.gFlags);
             copyFrom = r.pos;
@@ -272,7 +285,7 @@ export class BodyRewriter {
     }
     if (seg.len !== 0 || copyFrom !== end) r.fail('function body does not end with `end`', end);
 
-    // locals: the originals, then the two scratch locals (i64 for fuel, i32 for depth and bulk sizes)
+    // locals: the originals, then the scratch locals (i64 for fuel, two i32 for depth and bulk sizes)
     const localsBytes = localsWithScratch(body);
     dest.u32(localsBytes.length + out.len);
     const bodyStart = dest.len;
@@ -387,6 +400,21 @@ export class BodyRewriter {
     seg.byte(0x20).u32(this.scratch32); // local.get n
   }
 
+  /** After `table.grow` (result on the stack, n in scratch32): unless it returned -1, fuel -= n, trapping below 0. */
+  private tableGrowCharge(): void {
+    const { seg, ctx } = this;
+    seg.byte(0x22).u32(this.scratch32b); // local.tee result
+    seg.byte(0x41).s32(-1).byte(0x47); // i32.const -1; i32.ne
+    seg.byte(IF).byte(0x40);
+    this.bulkCharge();
+    if (ctx.localFuel) seg.byte(0x20).u32(this.scratch64);
+    else seg.byte(GLOBAL_GET).u32(ctx.gFuel);
+    seg.byte(0x42).byte(0).byte(0x53); // i64.const 0; i64.lt_s
+    this.trapIf(seg, MeterFlag.outOfFuel);
+    seg.byte(END);
+    seg.byte(0x20).u32(this.scratch32b);
+  }
+
   /** fuel -= n (after the bulk operator). */
   private bulkCharge(): void {
     const { seg, ctx } = this;
@@ -405,6 +433,6 @@ function localsWithScratch(body: FunctionBody): Uint8Array {
   w.u32(body.locals.length + 2);
   for (const l of body.locals) w.u32(l.count).byte(l.type);
   w.u32(1).byte(0x7e);
-  w.u32(1).byte(0x7f);
+  w.u32(2).byte(0x7f);
   return w.finish();
 }

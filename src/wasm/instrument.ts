@@ -63,6 +63,8 @@ export interface InstrumentOptions {
    * against the import `__meter.sp_floor` (see stack-guard.ts). Not with `standalone`.
    */
   sharedStack?: boolean;
+  /** With `sharedStack`: check the writes (default true; false only to measure what the guard costs). */
+  stackGuard?: boolean;
 }
 
 export class ReservedNameError extends Error {}
@@ -97,6 +99,7 @@ interface Plan {
   definedMeter: number;
   /** The module's defined globals that stay defined (all but the stack pointer under `sharedStack`). */
   keptGlobals: number;
+  sharedStack: boolean;
   /** Standalone mode: the appended `__meter_reset` function and its type. */
   resetFunc: number;
   resetType: number;
@@ -215,6 +218,7 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
       refRemap: remapRefs ? wrapperOf : null,
       localFuel: o.localFuel ?? false,
       spGuard: sharedStack ? { sp: importedGlobals + SHARED_STACK_SHIFT, floor: importedGlobals + SHARED_STACK_SHIFT - 1 } : null,
+      guardWrites: o.stackGuard ?? true,
     },
     growFunc,
     growType,
@@ -225,6 +229,7 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
     remapRefs,
     definedMeter,
     keptGlobals,
+    sharedStack,
   };
 }
 
@@ -256,7 +261,7 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
         meter(METER_GLOBALS.depth, ValType.i32),
         meter(METER_GLOBALS.pages, ValType.i32),
         meter(METER_GLOBALS.flags, ValType.i32),
-        ...(ctx.spGuard
+        ...(p.sharedStack
           ? [
               { module: METER_MODULE, name: METER_GLOBALS.spFloor, kind: 'global' as const, global: { valType: ValType.i32, mutable: false } },
               meter(METER_GLOBALS.sp, ValType.i32),
@@ -300,7 +305,7 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
 
   // globals: shifted references in initialisers; the meter's defined globals appended
   {
-    const kept = ctx.spGuard ? m.globals.slice(1) : m.globals;
+    const kept = p.sharedStack ? m.globals.slice(1) : m.globals;
     const base = encodeGlobals(bytes, kept, (i) => expr(kept[i]!.init));
     const r = new ByteReader(base);
     const n = r.u32();

@@ -1,6 +1,7 @@
 /**
- * Static policy checks (DESIGN §7): size and count limits, and an optional determinism policy that
- * refuses float operators, threads (shared memory, atomics) and relaxed SIMD.
+ * Static policy checks (a `policy_violation`, docs/API.md; the limits are `policy.*` in
+ * docs/OPERATIONS.md): size and count limits, and an optional determinism policy that refuses float
+ * operators, threads (shared memory, atomics) and relaxed SIMD.
  */
 import { ByteReader } from './leb.js';
 import { readOpcode, skipImmediates } from './instructions.js';

@@ -100,6 +100,20 @@ t.test('run: bad arguments', async (t) => {
   badRequest(t, () => parseRunArgs(['c.wasm', '--args', 'nope']), /--args is not valid JSON/);
 });
 
+t.test('run: an unknown option points at the ones it may have meant', async (t) => {
+  // parseArgs takes no abbreviations: `--input` is neither --input-hex nor --input-file
+  const both = /^Unknown option '--input': did you mean --input-hex or --input-file\?$/;
+  badRequest(t, () => parseRunArgs(['c.wasm', '--input', 'world']), both);
+  badRequest(t, () => parseRunArgs(['c.wasm', '--input=world']), both);
+  badRequest(t, () => parseRunArgs(['c.wasm', '--in']), /^Unknown option '--in': did you mean --input-hex or --input-file\?$/);
+  badRequest(t, () => parseRunArgs(['c.wasm', '--stack', 'one']), /^Unknown option '--stack': did you mean --stacks\?$/);
+  badRequest(t, () => parseRunArgs(['c.wasm', '--memory', '65536']), /^Unknown option '--memory': did you mean --memory-bytes\?$/);
+  badRequest(t, () => parseRunArgs(['c.wasm', '--hex', '00']), /^Unknown option '--hex': did you mean --input-hex\?$/);
+  // nothing close: the option, and where to look
+  badRequest(t, () => parseRunArgs(['c.wasm', '--bogus']), /^Unknown option '--bogus' \(see --help\)$/);
+  badRequest(t, () => parseRunArgs(['c.wasm', '-x']), /^Unknown option '-x' \(see --help\)$/);
+});
+
 t.test('help wins, even next to a bad option', async (t) => {
   t.equal(parseRunArgs(['--help']), HELP);
   t.equal(parseRunArgs(['c.wasm', '-h']), HELP);

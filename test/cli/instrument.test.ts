@@ -42,7 +42,7 @@ function load(path: string, calls: number[] = []) {
   return { module, e, fuel: e.__fuel as WebAssembly.Global };
 }
 
-t.test('writes a valid module with the original imports and exports plus __fuel', async (t) => {
+t.test('writes a valid module with the original imports and exports plus __fuel, __meter_flags and __meter_reset', async (t) => {
   const out = join(tmp.path, 'out.wasm');
   const r = cli('instrument', input, '-o', out, '--fuel', '1000');
   t.equal(r.code, 0, r.stdout + r.stderr);
@@ -57,7 +57,12 @@ t.test('writes a valid module with the original imports and exports plus __fuel'
   const original = new WebAssembly.Module(readFileSync(input));
   const { module, e, fuel } = load(out);
   t.same(WebAssembly.Module.imports(module), WebAssembly.Module.imports(original));
-  t.same(WebAssembly.Module.exports(module), [...WebAssembly.Module.exports(original), { name: '__fuel', kind: 'global' }]);
+  t.same(WebAssembly.Module.exports(module), [
+    ...WebAssembly.Module.exports(original),
+    { name: '__fuel', kind: 'global' },
+    { name: '__meter_flags', kind: 'global' },
+    { name: '__meter_reset', kind: 'function' },
+  ]);
   t.ok(fuel instanceof WebAssembly.Global);
   t.equal(fuel.value, 1000n, '__fuel = N initially');
   fuel.value = 500n;

@@ -1,4 +1,4 @@
-/** `wasm-runner run` end to end: spawns the built CLI and checks bodies and exit codes (DESIGN §3). */
+/** `wasm-runner run` end to end: spawns the built CLI and checks bodies and exit codes (docs/API.md). */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { DEFAULT_LIMITS } from '../../src/engine/defaults.js';
@@ -24,7 +24,7 @@ t.before(async () => {
   infWasm = await tmp.wasm('inf.wasm', `(module (func (export "main") (result i32) (loop $l (br $l)) (i32.const 0)))`);
 });
 
-t.test('the body is pretty-printed JSON with the §3 shape; ok exits 0', async (t) => {
+t.test('the body is pretty-printed JSON with the shape of docs/API.md; ok exits 0', async (t) => {
   const r = cli('run', EX('hello.wasm'), '--input-hex', hex('world'));
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, `${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`, '2-space indent, trailing newline');
@@ -186,7 +186,7 @@ t.test('link_error, invalid_module, policy_violation: the 4xx body, exit 2', asy
   const shared = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--mode', 'shared');
   t.equal(shared.code, 2);
   t.equal(shared.json().error.kind, 'link_error');
-  t.match(shared.json().error.message, /link mode `shared` is not supported yet/);
+  t.match(shared.json().error.message, /the contract has its own memory.*use link mode "bridge"/);
 
   const invalid = cli('run', tmp.file('junk.wasm', 'not wasm at all'));
   t.equal(invalid.code, 2);
@@ -205,6 +205,7 @@ t.test('link_error, invalid_module, policy_violation: the 4xx body, exit 2', asy
 t.test('bad arguments: bad_request naming the problem, exit 2', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['run', EX('hello.wasm'), '--bogus'], /Unknown option '--bogus'/],
+    [['run', EX('hello.wasm'), '--input', 'world'], /Unknown option '--input': did you mean --input-hex or --input-file\?/],
     [['run', EX('hello.wasm'), '--args', '[1,'], /--args is not valid JSON/],
     [['run', EX('hello.wasm'), '--input-hex', '00', '--input-file', EX('hello.wasm')], /not both/],
     [['run', EX('hello.wasm'), '--input-hex', 'xyz'], /--input-hex/],

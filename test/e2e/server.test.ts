@@ -1,6 +1,6 @@
 /**
  * End to end over a real listening server: `node dist/server.js` as a child process on 127.0.0.1,
- * driven with the global fetch. Status codes and bodies of DESIGN §3 over the wire, the seeded examples
+ * driven with the global fetch. Status codes and bodies of docs/API.md over the wire, the seeded examples
  * by hash, determinism under 64 parallel requests, a timeout followed by normal service, the execution
  * log lines (and no module or input bytes in the logs), persistence of the module store across a
  * restart, and SIGTERM with requests in flight.
@@ -73,7 +73,7 @@ async function execA(req: Record<string, unknown>, timeoutMs?: number): Promise<
   return r;
 }
 
-/** A 200 body: the §3 schema and its invariants. */
+/** A 200 body: the schema of docs/API.md and its invariants. */
 function checkExecBody(t: T, r: Reply, ok: boolean): void {
   t.equal(r.status, 200, 'status 200');
   t.match(r.headers.get('content-type') ?? '', /^application\/json/, 'JSON');
@@ -323,7 +323,9 @@ t.test('persistence across a restart (same STORE_DIR, SEED_EXAMPLES=false)', asy
     ],
     memoryPages: 2,
     ffi: null,
+    layout: put.body.layout,
   });
+  t.same(put.body.layout.memory, { imported: null, defined: true, exportedAs: ['memory'], minPages: 2, maxPages: null }, 'its layout');
   persistedInfo = put.body;
   const again = await A.request('PUT', '/modules', persistedWasm, { contentType: 'application/octet-stream' });
   t.equal(again.status, 200, 'known module: 200');

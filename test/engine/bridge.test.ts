@@ -1,5 +1,5 @@
 /**
- * Bridge linking (DESIGN §5) with WAT modules whose allocators count what the host does: bytes
+ * Bridge linking (docs/ABI.md) with WAT modules whose allocators count what the host does: bytes
  * copied into the library and back into the contract through the modules' own alloc/dealloc, the
  * library's buffers freed by the host, handles and scalars passed untouched, functions without
  * `bytes` wired directly (no host hop), request-supplied and overriding declarations, and what

@@ -1,5 +1,5 @@
 /**
- * The same request gives the same body on every run (DESIGN §6): everything but `timings` is
+ * The same request gives the same body on every run (docs/API.md): everything but `timings` is
  * identical, run after run and across fresh prepares of the same bytes, for successes, traps,
  * out-of-fuel, stack overflow and memory_limit runs, and no state leaks from one run to the next.
  */

@@ -1,5 +1,5 @@
 /**
- * Host ABI v1 (DESIGN §4) through whole executions: input_len/input_read, output appended across
+ * Host ABI v1 (docs/ABI.md) through whole executions: input_len/input_read, output appended across
  * calls, log levels and UTF-8, the per-byte fuel charge, the library's use of the same host, and
  * the ABI from a start function. Out-of-bounds pointers are in outcomes.test.ts.
  */

@@ -1,5 +1,5 @@
 /**
- * Every outcome kind of one execution (DESIGN §3): ok, out_of_fuel, memory_limit, stack_overflow,
+ * Every outcome kind of one execution (docs/API.md, Outcomes): ok, out_of_fuel, memory_limit, stack_overflow,
  * trap (with the spec-style messages of src/engine/outcome.ts), panic; and out-of-bounds pointers
  * handed to the host ABI, which are a `trap` outcome, never an exception.
  */
@@ -15,7 +15,7 @@ const HOST = `
   (import "host" "log" (func $log (param i32 i32 i32)))
   (import "host" "panic" (func $panic (param i32 i32)))`;
 
-t.test('ok: the full §3 body', async (t) => {
+t.test('ok: the full 200 body of docs/API.md', async (t) => {
   const bytes = await wat(`(module (func (export "main") (result i32) i32.const 42))`);
   const r = run({ contract: prep(bytes) });
   assertBodyShape(t, r, { library: false });
@@ -167,7 +167,7 @@ t.test('stack_overflow: the deterministic call-depth limit', async (t) => {
   const r = run({ contract: c });
   assertBodyShape(t, r, { library: false });
   t.equal(r.error!.kind, 'stack_overflow');
-  t.match(r.error!.message, /call depth limit/);
+  t.equal(r.error!.message, `call stack exhausted: call depth limit of ${DEFAULT_ENGINE_CONFIG.maxCallDepth} nested calls reached`, 'the message states the limit');
 
   const fib = exampleModule('fib');
   const max = DEFAULT_ENGINE_CONFIG.maxCallDepth;
@@ -181,7 +181,9 @@ t.test('stack_overflow: the deterministic call-depth limit', async (t) => {
   // the limit is the engine config's
   const small = { maxCallDepth: 10 };
   t.same(run({ contract: fib, entrypoint: 'depth', args: [10], config: small }).result!.values, [10]);
-  t.equal(run({ contract: fib, entrypoint: 'depth', args: [11], config: small }).error!.kind, 'stack_overflow');
+  const overSmall = run({ contract: fib, entrypoint: 'depth', args: [11], config: small });
+  t.equal(overSmall.error!.kind, 'stack_overflow');
+  t.equal(overSmall.error!.message, 'call stack exhausted: call depth limit of 10 nested calls reached', 'the configured limit is named');
 });
 
 t.test("stack_overflow: V8's own RangeError is the backstop", async (t) => {

@@ -1,5 +1,5 @@
 /**
- * POST /execute through the real app (Fastify inject, one worker thread): the DESIGN §3 200 body for
+ * POST /execute through the real app (Fastify inject, one worker thread): the 200 body of docs/API.md for
  * every outcome kind, the error statuses and their `{ error: { kind, message } }` body, request ids,
  * and determinism across repeated requests.
  */
@@ -20,7 +20,7 @@ import {
   withoutTimings,
 } from '../support/http.js';
 
-/** Small enough to test 413 cheaply, large enough for library.wasm (19,281 B). */
+/** Small enough to test 413 cheaply, large enough for library.wasm (19,550 B). */
 const MAX_MODULE_BYTES = 32 * 1024;
 const BODY_LIMIT_BYTES = 256 * 1024;
 
@@ -135,6 +135,7 @@ t.test('200 outcome: stack_overflow (fib.wasm depth) and a shallow depth that is
   t.equal(deep.status, 200);
   assertExecuteShape(t, deep.body, { library: false });
   t.equal(deep.body.error.kind, 'stack_overflow');
+  t.equal(deep.body.error.message, `call stack exhausted: call depth limit of ${config.engine.maxCallDepth} nested calls reached`, 'names the limit');
   const shallow = await execute(app, { contract: { hash: fib }, entrypoint: 'depth', args: [100] });
   t.same(shallow.body.result.values, [100]);
 });
@@ -258,10 +259,23 @@ t.test('413: inline module over policy.maxModuleBytes, body over bodyLimitBytes'
   // a valid module of MAX_MODULE_BYTES + 1000 bytes: only its size is wrong
   const big = await wat(`(module (memory 1) (data (i32.const 0) "${'a'.repeat(MAX_MODULE_BYTES + 1000)}") (func (export "main")))`);
   t.ok(big.length > MAX_MODULE_BYTES && big.length * 1.4 < BODY_LIMIT_BYTES);
-  assertError(t, await execute(app, { contract: { wasm: b64(big) } }), 413, 'too_large', new RegExp(String(MAX_MODULE_BYTES)));
+  const inline = await execute(app, { contract: { wasm: b64(big) } });
+  assertError(t, inline, 413, 'too_large');
+  t.equal(inline.body.error.message, `the contract module is ${big.length} bytes, more than the module size limit of ${MAX_MODULE_BYTES}`);
   assertError(t, await execute(app, { contract: { hash: kvHash }, library: { wasm: b64(big) } }), 413, 'too_large', /library/);
   const huge = b64(new Uint8Array(BODY_LIMIT_BYTES));
-  assertError(t, await execute(app, { contract: { hash: sha256(hello) }, input: huge }), 413, 'too_large');
+  const body = JSON.stringify({ contract: { hash: sha256(hello) }, input: huge });
+  const overBody = await execute(app, body, { 'content-type': 'application/json' });
+  assertError(t, overBody, 413, 'too_large');
+  t.equal(overBody.body.error.message, `the request body is ${Buffer.byteLength(body)} bytes, more than the body size limit of ${BODY_LIMIT_BYTES}`);
+});
+
+t.test('415: a body that is not JSON, answered with the content type POST /execute accepts', async (t) => {
+  for (const type of ['text/plain', 'application/xml', 'application/wasm']) {
+    const r = await execute(app, type === 'application/wasm' ? Buffer.from(hello) : '<x/>', { 'content-type': type });
+    assertError(t, r, 415, 'unsupported_media_type');
+    t.equal(r.body.error.message, `POST /execute accepts a body of Content-Type application/json, not ${type}`, type);
+  }
 });
 
 t.test('422: invalid module, link errors, policy violation', async (t) => {
@@ -279,7 +293,7 @@ t.test('422: invalid module, link errors, policy violation', async (t) => {
     await execute(app, { contract: { hash: kvHash }, library: { hash: libHash }, link: { mode: 'shared' } }),
     422,
     'link_error',
-    /not supported yet/,
+    /the contract has its own memory.*use link mode "bridge"/,
   );
   // the library without the function the contract imports
   assertError(t, await execute(app, { contract: { wasm: b64(importsLibX) }, library: { hash: libHash } }), 422, 'link_error', /x/);

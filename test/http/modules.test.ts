@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import t from 'tap';
 import { PROJECT_ROOT } from '../../src/config.js';
 import { assertError, b64, example, execute, req, type Res, sha256, startApp, wat } from '../support/http.js';
@@ -25,7 +26,7 @@ t.test('PUT the library: 201, then 200 for the same bytes, with its ModuleInfo',
   const first = await put(library);
   t.equal(first.status, 201, 'new module');
   const b = first.body;
-  t.same(Object.keys(b).sort(), ['bytes', 'exports', 'ffi', 'hash', 'imports', 'memoryPages']);
+  t.same(Object.keys(b).sort(), ['bytes', 'exports', 'ffi', 'hash', 'imports', 'layout', 'memoryPages']);
   t.equal(b.hash, sha256(library));
   t.equal(b.bytes, library.length);
   t.same(b.imports, [], 'the library imports nothing');
@@ -94,18 +95,58 @@ t.test('PUT refusals store nothing', async (t) => {
   assertError(t, await put(tooManyLocals), 422, 'policy_violation');
   assertError(t, await get(sha256(tooManyLocals)), 404, 'not_found');
 
-  // the route documents 415 for a body that is not raw bytes (DESIGN §3: the body is application/wasm)
+  // the route documents 415 for a body that is not raw bytes (docs/API.md: the body is application/wasm)
+  const accepts = 'PUT /modules accepts a body of Content-Type application/wasm or application/octet-stream';
   const asJson = await req(app, { method: 'PUT', url: '/modules', payload: { wasm: b64(kv) } });
-  assertError(t, asJson, 415, 'unsupported_media_type', /application\/wasm/);
-
-  assertError(t, await put(Buffer.from(kv), 'text/plain'), 415, 'unsupported_media_type');
+  assertError(t, asJson, 415, 'unsupported_media_type', `${accepts}, not application/json`);
+  t.equal(asJson.body.error.message, `${accepts}, not application/json`, 'the 415 names the accepted types');
+  const asText = await put(Buffer.from(kv), 'text/plain');
+  assertError(t, asText, 415, 'unsupported_media_type');
+  t.equal(asText.body.error.message, `${accepts}, not text/plain`);
+  const untyped = await req(app, { method: 'PUT', url: '/modules', payload: Buffer.from(kv), headers: { 'content-type': '' } });
+  assertError(t, untyped, 415, 'unsupported_media_type');
+  t.equal(untyped.body.error.message, `${accepts}, and this request has no Content-Type`);
   assertError(t, await put(Buffer.alloc(0)), 400, 'bad_request', /empty/);
 
   // a valid module, only too large
   const big = await wat(`(module (memory 1) (data (i32.const 0) "${'a'.repeat(MAX_MODULE_BYTES + 100)}"))`);
   t.ok(big.length > MAX_MODULE_BYTES);
-  assertError(t, await put(big), 413, 'too_large');
+  const tooBig = await put(big);
+  assertError(t, tooBig, 413, 'too_large');
+  t.equal(tooBig.body.error.message, `the module is ${big.length} bytes, more than the module size limit of ${MAX_MODULE_BYTES}`);
   assertError(t, await get(sha256(big)), 404, 'not_found');
+});
+
+t.test('413 on PUT names the limit the body is over: the module size limit, or the body limit', async (t) => {
+  t.equal(config.bodyLimitBytes, 12 * 1024 * 1024, 'the default body limit, well above the module limit here');
+  // over the module limit, far under the body limit: the module limit (not 12 MiB) is named, with the size
+  const over = await put(new Uint8Array(MAX_MODULE_BYTES + 1));
+  assertError(t, over, 413, 'too_large');
+  t.equal(over.body.error.message, `the module is ${MAX_MODULE_BYTES + 1} bytes, more than the module size limit of ${MAX_MODULE_BYTES}`);
+  t.notMatch(over.body.error.message, /12582912|body/, 'not the body limit');
+  const atLimit = await put(new Uint8Array(MAX_MODULE_BYTES));
+  assertError(t, atLimit, 422, 'invalid_module', undefined); // exactly the limit is read and validated
+  // no Content-Length (a streamed body): refused while reading, still naming the module limit
+  const streamed = await req(app, {
+    method: 'PUT',
+    url: '/modules',
+    payload: Readable.from([Buffer.alloc(MAX_MODULE_BYTES), Buffer.alloc(10)]),
+    headers: { 'content-type': 'application/wasm' },
+  });
+  assertError(t, streamed, 413, 'too_large');
+  t.equal(streamed.body.error.message, `the module is larger than the module size limit of ${MAX_MODULE_BYTES} bytes`);
+
+  // a body over the body limit still names the body limit
+  const BODY_LIMIT = 16 * 1024;
+  const small = await startApp(t, { seedExamples: false, workers: 1, bodyLimitBytes: BODY_LIMIT, policy: { maxModuleBytes: MAX_MODULE_BYTES } });
+  const putSmall = (body: Uint8Array) =>
+    req(small.app, { method: 'PUT', url: '/modules', payload: Buffer.from(body), headers: { 'content-type': 'application/wasm' } });
+  const overBody = await putSmall(new Uint8Array(BODY_LIMIT + 1));
+  assertError(t, overBody, 413, 'too_large');
+  t.equal(overBody.body.error.message, `the request body is ${BODY_LIMIT + 1} bytes, more than the body size limit of ${BODY_LIMIT}`);
+  const overBoth = await put(new Uint8Array(config.bodyLimitBytes + 1));
+  assertError(t, overBoth, 413, 'too_large');
+  t.equal(overBoth.body.error.message, `the request body is ${config.bodyLimitBytes + 1} bytes, more than the body size limit of ${config.bodyLimitBytes}`);
 });
 
 t.test('a module PUT then executed by hash (and across a restart on the same store)', async (t) => {
@@ -114,7 +155,11 @@ t.test('a module PUT then executed by hash (and across a restart on the same sto
   assertError(t, await execute(app, { contract: { hash }, entrypoint: 'twice', args: [21] }), 404, 'not_found');
   const up = await put(mod);
   t.equal(up.status, 201);
-  t.same(up.body, { hash, bytes: mod.length, imports: [], exports: [{ name: 'twice', kind: 'func', type: '(i32) -> (i32)' }], memoryPages: 0, ffi: null });
+  const { layout, ...rest } = up.body;
+  t.same(rest, { hash, bytes: mod.length, imports: [], exports: [{ name: 'twice', kind: 'func', type: '(i32) -> (i32)' }], memoryPages: 0, ffi: null });
+  t.same(layout.stackPointer, null, 'no globals: no stack pointer');
+  t.equal(layout.stackPointerNote, 'the module defines no globals');
+  t.same([layout.data, layout.memory, layout.table], [[], null, null]);
   const r = await execute(app, { contract: { hash }, entrypoint: 'twice', args: [21] });
   t.equal(r.status, 200);
   t.same(r.body.result, { values: [42], output: '' });

@@ -1,8 +1,8 @@
 /**
  * openapi.yaml: equal to what the routes' TypeBox schemas generate now (so a schema change without
  * `npm run openapi` fails here), covering every route of the app and every status its schema
- * declares, with an ExecuteResponse that has every DESIGN §3 field, and that real responses
- * validate against.
+ * declares, with an ExecuteResponse that has every field of docs/API.md, that real responses
+ * validate against, and examples in the served document (Swagger UI at /docs) that are real.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,8 +13,8 @@ import { Value } from '@sinclair/typebox/value';
 import { parse } from 'yaml';
 import { loadConfig, PROJECT_ROOT } from '../../src/config.js';
 import { generateOpenApi } from '../../src/http/openapi.js';
-import { ErrorResponse, ExecuteResponse, ModuleInfoResponse } from '../../src/http/schemas.js';
-import { b64, example, execute, req, sha256, wat } from '../support/http.js';
+import { ErrorResponse, ExecuteResponse, HELLO_EXAMPLE_HASH, ModuleInfoResponse } from '../../src/http/schemas.js';
+import { b64, example, execute, req, sha256, wat, withoutTimings } from '../support/http.js';
 
 const committedText = readFileSync(resolve(PROJECT_ROOT, 'openapi.yaml'), 'utf8');
 const doc = parse(committedText);
@@ -58,7 +58,7 @@ const openapiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}');
 
 t.test('every route of the app is in openapi.yaml with every status of its schema', async (t) => {
   const documented = routes.filter((r) => r.method !== 'HEAD' && !r.schema?.hide);
-  // the routes DESIGN §3 names are all there (and the collection works)
+  // the routes docs/API.md names are all there (and the collection works)
   const names = new Set(documented.map((r) => `${r.method} ${r.url}`));
   for (const must of ['POST /execute', 'PUT /modules', 'GET /modules/:hash', 'GET /health', 'GET /ready', 'GET /metrics']) {
     t.ok(names.has(must), `the app has ${must}`);
@@ -103,7 +103,7 @@ function at(schema: any, path: string): any {
 
 const executeOk = doc.paths['/execute'].post.responses['200'].content['application/json'].schema;
 
-t.test('ExecuteResponse in openapi.yaml has every DESIGN §3 field', async (t) => {
+t.test('ExecuteResponse in openapi.yaml has every field of docs/API.md', async (t) => {
   const fields: Array<[string, string | null]> = [
     ['ok', 'boolean'],
     ['result', 'object'],
@@ -145,8 +145,8 @@ t.test('ExecuteResponse in openapi.yaml has every DESIGN §3 field', async (t) =
   t.equal(at(executeOk, 'result').nullable, true, 'result is nullable');
   t.equal(at(executeOk, 'error').nullable, true, 'error is nullable');
   const enumOf = (s: any): string[] => (s.anyOf ?? [s]).flatMap((x: any) => x.enum ?? []).sort();
-  t.same(enumOf(at(executeOk, 'error.kind')), ['memory_limit', 'out_of_fuel', 'panic', 'stack_overflow', 'timeout', 'trap'], 'the outcome kinds of §3');
-  t.same(enumOf(at(executeOk, 'logs[].level')), ['debug', 'error', 'info', 'trace', 'warn'], 'the log levels of §4');
+  t.same(enumOf(at(executeOk, 'error.kind')), ['memory_limit', 'out_of_fuel', 'panic', 'stack_overflow', 'timeout', 'trap'], 'the outcome kinds of docs/API.md');
+  t.same(enumOf(at(executeOk, 'logs[].level')), ['debug', 'error', 'info', 'trace', 'warn'], 'the log levels of docs/ABI.md');
   t.same(enumOf(at(executeOk, 'link.mode')), ['bridge', 'shared']);
   t.notOk(at(executeOk, 'memory.modules').required?.includes('library'), 'memory.modules.library is optional');
   t.notOk(at(executeOk, 'modules').required?.includes('library'), 'modules.library is optional');
@@ -200,4 +200,87 @@ t.test('real responses validate against the openapi.yaml schemas (ajv) and the T
   const wrongType = await req(app, { method: 'POST', url: '/execute', payload: '<x/>', headers: { 'content-type': 'application/xml' } });
   t.equal(wrongType.status, 415);
   t.ok(doc.paths['/execute'].post.responses[String(wrongType.status)], 'POST /execute documents 415 (a body that is not JSON)');
+});
+
+/** The examples of one response (or request body) media object: `example`, or the values of `examples`. */
+function examplesOf(media: any): any[] {
+  if (!media) return [];
+  if (media.example !== undefined) return [media.example];
+  return Object.values<any>(media.examples ?? {}).map((e) => e.value);
+}
+
+/** The error kinds each status stands for (docs/API.md, Errors). */
+const KINDS: Record<string, string[]> = {
+  '400': ['bad_request'],
+  '404': ['not_found'],
+  '413': ['too_large'],
+  '415': ['unsupported_media_type'],
+  '422': ['invalid_module', 'link_error', 'policy_violation'],
+  '500': ['internal'],
+  '503': ['overloaded'],
+};
+
+t.test('the served document (Swagger UI at /docs): "Try it out" runs the bundled hello, errors carry their real kinds', async (t) => {
+  const served = await req(app, { method: 'GET', url: '/docs/json' });
+  t.equal(served.status, 200);
+  const d = served.body;
+  t.same(d, doc, 'the served document is openapi.yaml');
+
+  // the request example is the bundled hello by its hash, and running it gives the 200 example
+  t.equal(HELLO_EXAMPLE_HASH, sha256(example('hello')), 'the example hash is examples/wasm/hello.wasm');
+  const post = d.paths['/execute'].post;
+  const [body] = examplesOf(post.requestBody.content['application/json']);
+  t.same(body, { contract: { hash: HELLO_EXAMPLE_HASH }, input: b64('world') }, 'hello, by hash, with an input');
+  await req(app, { method: 'PUT', url: '/modules', payload: Buffer.from(example('hello')), headers: { 'content-type': 'application/wasm' } });
+  const run = await execute(app, body);
+  t.equal(run.status, 200);
+  t.equal(run.body.ok, true);
+  t.equal(Buffer.from(run.body.result.output, 'base64').toString(), 'hello, world');
+  const [okExample] = examplesOf(post.responses['200'].content['application/json']);
+  t.same(withoutTimings(okExample), withoutTimings(run.body), 'the 200 example is the real answer (timings aside)');
+
+  // every error status of every route has examples, of the kinds that status stands for, valid by its schema
+  const Ajv = ((AjvModule as any).default ?? AjvModule) as typeof AjvModule.default;
+  const ajv = new Ajv({ strict: false });
+  const seen = new Set<string>();
+  for (const [path, ops] of Object.entries<any>(d.paths)) {
+    for (const [method, op] of Object.entries<any>(ops)) {
+      for (const [status, res] of Object.entries<any>(op.responses ?? {})) {
+        if (Number(status) < 400 || path === '/ready') continue; // a 503 of /ready is a ReadyResponse
+        const media = res.content?.['application/json'];
+        const examples = examplesOf(media);
+        t.ok(examples.length > 0, `${method.toUpperCase()} ${path} ${status} has examples`);
+        for (const ex of examples) {
+          t.ok(KINDS[status]?.includes(ex.error?.kind), `${method.toUpperCase()} ${path} ${status}: kind ${ex.error?.kind}`);
+          t.ok(ajv.validate(media.schema, ex), `${method.toUpperCase()} ${path} ${status}: the example is valid by the schema`);
+          seen.add(ex.error?.kind);
+        }
+      }
+    }
+  }
+  t.same([...seen].sort(), Object.values(KINDS).flat().sort(), 'every error kind has an example');
+
+  // the messages of the examples are the service's own
+  const message = (path: string, method: string, status: string, kind: string) =>
+    examplesOf(d.paths[path][method].responses[status].content['application/json']).find((e) => e.error.kind === kind)?.error.message;
+  const text = await req(app, { method: 'POST', url: '/execute', payload: '<x/>', headers: { 'content-type': 'text/plain' } });
+  t.equal(text.body.error.message, message('/execute', 'post', '415', 'unsupported_media_type'));
+  const json = await req(app, { method: 'PUT', url: '/modules', payload: { wasm: '' } });
+  t.equal(json.body.error.message, message('/modules', 'put', '415', 'unsupported_media_type'));
+  const unknown = await execute(app, { contract: { hash: '0'.repeat(64) } });
+  t.equal(unknown.body.error.message, message('/execute', 'post', '404', 'not_found'));
+  const notWasm = await execute(app, { contract: { wasm: b64('hello') } });
+  t.equal(notWasm.body.error.message, message('/execute', 'post', '422', 'invalid_module'));
+  const noLibrary = await execute(app, { contract: { hash: sha256(example('kv')) } });
+  t.equal(noLibrary.body.error.message, message('/execute', 'post', '422', 'link_error'));
+  const bigTable = await execute(app, { contract: { wasm: b64(await wat('(module (table 100001 funcref))')) } });
+  t.equal(bigTable.body.error.message, message('/execute', 'post', '422', 'policy_violation'));
+  const badBody = await execute(app, { contract: {} });
+  t.equal(badBody.body.error.message, message('/execute', 'post', '400', 'bad_request'));
+  const emptyPut = await req(app, { method: 'PUT', url: '/modules', payload: Buffer.alloc(0), headers: { 'content-type': 'application/wasm' } });
+  t.equal(emptyPut.body.error.message, message('/modules', 'put', '400', 'bad_request'));
+  const badHash = await req(app, { method: 'GET', url: '/modules/nope' });
+  t.equal(badHash.body.error.message, message('/modules/{hash}', 'get', '400', 'bad_request'));
+  const missing = await req(app, { method: 'GET', url: `/modules/${'0'.repeat(64)}` });
+  t.equal(missing.body.error.message, message('/modules/{hash}', 'get', '404', 'not_found'));
 });

@@ -1,6 +1,6 @@
 /**
  * HTTP test helpers: build the real app (src/app.ts) on a fresh temporary store directory, inject
- * requests, read the bundled example modules, and check the exact DESIGN §3 body shapes.
+ * requests, read the bundled example modules, and check the exact body shapes of docs/API.md.
  *
  * The app runs its executions on worker threads from dist/pool/worker.js: `npm test` builds dist/
  * first (pretest); when running one file by hand, run `npm run build` once before.
@@ -120,7 +120,7 @@ export function assertError(t: T, r: Res, status: number, kind: string, message?
 const keys = (o: unknown) => Object.keys((o ?? {}) as object).sort();
 
 /**
- * The exact DESIGN §3 200-body: every field present with its type, no other field, and the
+ * The exact 200 body of docs/API.md: every field present with its type, no other field, and the
  * invariants that hold for every outcome (remaining = limit - consumed, ok ⇔ error null).
  */
 export function assertExecuteShape(t: T, b: any, opts: { library: boolean }): void {
@@ -172,7 +172,7 @@ export function assertExecuteShape(t: T, b: any, opts: { library: boolean }): vo
     t.ok(Number.isSafeInteger(b.modules[m].bytes) && b.modules[m].bytes > 0, `modules.${m}.bytes`);
   }
 
-  t.same(keys(b.link), ['bytesCopied', 'calls', 'mode'], 'link fields');
+  t.same(keys(b.link), b.link.mode === 'shared' ? ['bytesCopied', 'calls', 'mode', 'stacks'] : ['bytesCopied', 'calls', 'mode'], 'link fields');
   t.ok(b.link.mode === 'bridge' || b.link.mode === 'shared', 'link.mode');
   t.ok(Number.isSafeInteger(b.link.calls) && b.link.calls >= 0, 'link.calls');
   t.ok(Number.isSafeInteger(b.link.bytesCopied) && b.link.bytesCopied >= 0, 'link.bytesCopied');

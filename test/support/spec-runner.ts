@@ -138,7 +138,11 @@ export interface RunOptions {
   /** Merged into the import object of every instantiation (namespaces here win over registered ones). */
   extraImports?: () => Record<string, Record<string, unknown>>;
   /** Called before each top-level invoke, and before each instantiation (start functions run there). */
-  beforeInvoke?: () => void;
+  beforeInvoke?: (line: number) => void;
+  /** Called after each top-level invoke and each instantiation, whether it succeeded or threw. */
+  afterInvoke?: (line: number) => void;
+  /** Called with every instance the script creates (before `afterInvoke` of its instantiation). */
+  onInstance?: (instance: WasmInstanceObject) => void;
   /** Maps a thrown error to an outcome. Default: `defaultClassify`. */
   classify?: (err: unknown) => ObservedError;
 }
@@ -745,6 +749,8 @@ export function runScript(dir: string, opts: RunOptions = {}): ScriptReport {
   const named = new Map<string, ModuleRecord>();
   let current: ModuleRecord | undefined;
   const commands: CommandReport[] = [];
+  /** The line of the command being run (for the hooks). */
+  let line = 0;
 
   const read = (file: string): Uint8Array => new Uint8Array(readFileSync(path.join(dir, file)));
 
@@ -766,8 +772,14 @@ export function runScript(dir: string, opts: RunOptions = {}): ScriptReport {
         // import") rather than the JS API's TypeError for a missing namespace object.
         imports[imp.module] ??= extra[imp.module] ?? registry.get(imp.module) ?? {};
       }
-      opts.beforeInvoke?.();
-      return { instance: new WA.Instance(module, imports), bytes };
+      opts.beforeInvoke?.(line);
+      try {
+        const instance = new WA.Instance(module, imports);
+        opts.onInstance?.(instance);
+        return { instance, bytes };
+      } finally {
+        opts.afterInvoke?.(line);
+      }
     } catch (err) {
       return classify(err);
     }
@@ -828,10 +840,12 @@ export function runScript(dir: string, opts: RunOptions = {}): ScriptReport {
     }
     let returned: unknown;
     try {
-      opts.beforeInvoke?.();
+      opts.beforeInvoke?.(line);
       returned = run(...refArgs);
     } catch (err) {
       return classify(err);
+    } finally {
+      opts.afterInvoke?.(line);
     }
     const refResults = sig.results.filter(isRef).length;
     const refValues = refResults === 0 ? [] : refResults === 1 ? [returned] : (returned as unknown[]);
@@ -843,6 +857,7 @@ export function runScript(dir: string, opts: RunOptions = {}): ScriptReport {
   }
 
   for (const cmd of script.commands) {
+    line = cmd.line;
     /** Records the command: passed if `failure` is undefined, else failed for that reason. */
     const report = (what: string, observed: Observed, failure?: string): void => {
       const base = { line: cmd.line, type: cmd.type, what, observed };

@@ -68,7 +68,7 @@ export interface RunOptions {
 
 const isPrepared = (x: unknown): x is PreparedModule => typeof x === 'object' && x !== null && 'compiled' in x;
 
-/** Prepares (when given WAT or bytes) and executes once; returns the §3 response body. */
+/** Prepares (when given WAT or bytes) and executes once; returns the response body (docs/API.md). */
 export async function runOnce(contract: Source | PreparedModule, opts: RunOptions = {}): Promise<ExecutionResult> {
   const c = isPrepared(contract) ? contract : await prep(contract);
   const lib = opts.library === undefined ? null : isPrepared(opts.library) ? opts.library : await prep(opts.library);

@@ -1,7 +1,7 @@
 /**
- * Static policy (src/wasm/policy.ts, DESIGN §7): every limit at its exact edge (limit == the module's
- * figure passes, one less is refused with a message naming both numbers), the first violation wins,
- * and the determinism policy refusing floats, threads (atomics, shared memory) and relaxed SIMD.
+ * Static policy (src/wasm/policy.ts, `policy.*` in docs/OPERATIONS.md): every limit at its exact edge
+ * (limit == the module's figure passes, one less is refused with a message naming both numbers), the
+ * first violation wins, and the determinism policy refusing floats, threads (atomics, shared memory) and relaxed SIMD.
  */
 import t from 'tap';
 import { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY } from '../../src/engine/defaults.js';

@@ -9,7 +9,7 @@
  * One constant differs: current upstream charges the start function's invocation itself like a `call`
  * operator plus one more unit (its `module_start_call_honors_operator_cost` test: 3 for an empty start
  * function, 52 when `Call` costs 50), so every upstream figure for a module with a start function is
- * ours + 2. DESIGN §6's model counts only the function (entry 1 + its operators), which is what an
+ * ours + 2. Our model (docs/ABI.md, Fuel) counts only the function (entry 1 + its operators), which is what an
  * older copy of the file (in the fluentlabs-xyz/wasmtime fork) expects for the cases without calls:
  * 1 for an empty start function, 53 for the ten-iteration loop. Each expected literal below is computed
  * by hand under that model, with the upstream figure beside it.
@@ -282,7 +282,7 @@ t.test('fuel.rs get_fuel_clamps_at_zero: add2 costs 4 (and where we differ)', as
 });
 
 t.test('fuel.rs immediate_trap_with_fuel1 (where we differ: limit == cost runs)', async (t) => {
-  // Upstream traps calling an empty function with 1 fuel; in DESIGN §6 a limit equal to the cost
+  // Upstream traps calling an empty function with 1 fuel; in ours (docs/ABI.md) a limit equal to the cost
   // (entry 1) runs and leaves 0, and 0 fuel is out of fuel.
   const m = await prep('(module (func (export "main")))');
   const one = await runOnce(m, { fuel: 1 });

@@ -1,4 +1,4 @@
-/** POST /execute (DESIGN §3). */
+/** POST /execute (docs/API.md). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { check, timeoutResult, type ExecuteInput, type ExecutionResult, type Limits } from '../../engine/execute.js';
 import { QueueFullError, TimeoutError, type ExecutionPool } from '../../pool/pool.js';
@@ -6,7 +6,7 @@ import { HttpError, errorKindOf } from '../errors.js';
 import { resolveLimits } from '../limits.js';
 import type { Metrics } from '../metrics.js';
 import { type ModuleResolver, decodeBase64 } from '../module-resolver.js';
-import { ErrorResponse, ExecuteRequest, ExecuteResponse } from '../schemas.js';
+import { ERROR_EXAMPLES as E, errorResponse, ExecuteRequest, ExecuteResponse } from '../schemas.js';
 import { RequestError } from '../../engine/errors.js';
 
 export interface ExecuteRouteOptions {
@@ -16,7 +16,15 @@ export interface ExecuteRouteOptions {
   limits: { defaults: Limits; max: Limits };
 }
 
-const errors = { 400: ErrorResponse, 404: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse, 503: ErrorResponse };
+const errors = {
+  400: errorResponse('Malformed request: schema, base64, entrypoint, args, or limits above the ceilings', E.badRequest),
+  404: errorResponse('No stored module with that hash (contract or library)', E.notFound),
+  413: errorResponse('An inline module over the module size limit, or a body over the body size limit', E.moduleTooLarge, E.bodyTooLarge),
+  415: errorResponse('The body is not application/json', E.executeMediaType),
+  422: errorResponse('A module is invalid, the two do not link, or a module breaks the policy', E.invalidModule, E.linkError, E.policyViolation),
+  500: errorResponse('A bug: logged with the request id', E.internal),
+  503: errorResponse('Every worker busy and the queue full: retry after `Retry-After` seconds', E.overloaded),
+};
 
 export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = async (app, { pool, resolver, metrics, limits }) => {
   // every error answer counts, including those Fastify gives before the handler (schema, body size)
@@ -32,8 +40,10 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
       onRequest: async () => {
         if (pool.full) throw overloaded();
       },
+      config: { accepts: ['application/json'] },
       schema: {
         summary: 'Link a contract with an optional library and run one call under limits',
+        description: 'The whole API is described in docs/API.md.',
         body: ExecuteRequest,
         response: { 200: ExecuteResponse, ...errors },
       },
@@ -43,8 +53,10 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
       const body = req.body;
       const lim = resolveLimits(body.limits, limits.defaults, limits.max);
       const input = body.input === undefined ? new Uint8Array(0) : decodeBase64(body.input, 'input');
-      const contract = await resolver.resolve(body.contract, 'contract');
-      const library = body.library ? await resolver.resolve(body.library, 'library') : null;
+      // shared linking runs each module's shared variant (stack pointer imported and guarded)
+      const variant = body.link?.mode === 'shared' ? 'shared' : 'plain';
+      const contract = await resolver.resolve(body.contract, 'contract', variant);
+      const library = body.library ? await resolver.resolve(body.library, 'library', variant) : null;
       const prepareMs = performance.now() - started;
       const exec: ExecuteInput = {
         contract,

@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { inspect, type ModuleInfo } from '../../engine/prepare.js';
 import { formatFuncType } from '../../wasm/module.js';
 import type { ModuleStore } from '../../store/module-store.js';
-import { HttpError } from '../errors.js';
+import { bodyTooLarge, HttpError, moduleTooLarge, unsupportedMediaType } from '../errors.js';
 import type { ModuleResolver } from '../module-resolver.js';
-import { ErrorResponse, HashParams, ModuleInfoResponse } from '../schemas.js';
+import { ERROR_EXAMPLES as E, errorResponse, HashParams, moduleInfoResponse } from '../schemas.js';
 
 export interface ModulesRouteOptions {
   store: ModuleStore;
@@ -21,27 +21,51 @@ export function moduleInfoBody(info: ModuleInfo) {
     exports: info.exports.map((e) => ({ name: e.name, kind: e.kind, ...(e.type ? { type: formatFuncType(e.type) } : {}) })),
     memoryPages: info.memoryPages,
     ffi: info.ffi,
+    layout: info.layout,
   };
 }
 
 const HASH = /^[0-9a-f]{64}$/;
 
+const WASM_TYPES = ['application/wasm', 'application/octet-stream'];
+
 export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = async (app, { store, resolver, maxModuleBytes }) => {
-  // Raw module bytes; bodies over the module size limit are refused with 413 while streaming.
-  for (const type of ['application/wasm', 'application/octet-stream']) {
-    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: maxModuleBytes }, (_req, body, done) => done(null, body));
+  const bodyLimit = app.initialConfig.bodyLimit ?? 1024 * 1024; // Fastify's default
+  // Raw module bytes, read up to the module size limit (a chunked body over it is refused while streaming).
+  const readLimit = Math.min(maxModuleBytes, bodyLimit);
+  for (const type of WASM_TYPES) {
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: readLimit }, (_req, body, done) => done(null, body));
   }
 
   app.put(
     '/modules',
     {
+      bodyLimit: readLimit,
+      config: { accepts: WASM_TYPES, moduleLimit: maxModuleBytes },
+      // a declared length over a limit is refused before the body is read, naming the limit it is over
+      onRequest: async (req) => {
+        const declared = req.headers['content-length'];
+        const n = declared === undefined || !/^\d+$/.test(declared) ? NaN : Number(declared);
+        if (!Number.isSafeInteger(n)) return;
+        if (n > bodyLimit) throw bodyTooLarge(bodyLimit, n);
+        if (n > maxModuleBytes) throw moduleTooLarge('the module', maxModuleBytes, n);
+      },
       schema: {
         summary: 'Store a module (body: the raw wasm bytes, Content-Type application/wasm)',
-        response: { 200: ModuleInfoResponse, 201: ModuleInfoResponse, 400: ErrorResponse, 413: ErrorResponse, 415: ErrorResponse, 422: ErrorResponse },
+        description: `The body is the module itself (at most the module size limit, policy.maxModuleBytes: ${maxModuleBytes} bytes), with Content-Type ${WASM_TYPES.join(' or ')}. See docs/API.md.`,
+        response: {
+          200: moduleInfoResponse('The module was already stored'),
+          201: moduleInfoResponse('The module is new: stored'),
+          400: errorResponse('An empty body', { kind: 'bad_request', message: 'the body is empty: send the module bytes' }),
+          413: errorResponse('A module over the module size limit (or a body over the body size limit)', E.putTooLarge),
+          415: errorResponse('The body is not application/wasm (or application/octet-stream)', E.modulesMediaType),
+          422: errorResponse('The module is invalid or breaks the policy', E.invalidModule, E.policyViolation),
+        },
       },
     },
     async (req, reply) => {
-      if (!Buffer.isBuffer(req.body)) throw new HttpError(415, 'unsupported_media_type', 'send the module as raw bytes with Content-Type: application/wasm');
+      // a JSON body gets here parsed by Fastify's JSON parser
+      if (!Buffer.isBuffer(req.body)) throw unsupportedMediaType(req);
       const bytes = new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.length);
       if (bytes.length === 0) throw new HttpError(400, 'bad_request', 'the body is empty: send the module bytes');
       // validate, check policy and compile now, so a bad module is refused at upload
@@ -58,7 +82,11 @@ export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = asyn
       schema: {
         summary: 'Describe a stored module',
         params: HashParams,
-        response: { 200: ModuleInfoResponse, 400: ErrorResponse, 404: ErrorResponse },
+        response: {
+          200: moduleInfoResponse('The stored module'),
+          400: errorResponse('Not a sha256 hex', E.badHash),
+          404: errorResponse('No stored module with that hash', E.moduleNotFound),
+        },
       },
     },
     async (req) => {
