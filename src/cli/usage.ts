@@ -47,7 +47,10 @@ export const INSTRUMENT_USAGE = `Usage: wasm-runner instrument IN.wasm -o OUT.wa
 
 Writes a standalone metered copy of IN.wasm: the same imports and exports, plus an exported mutable
 i64 global \`__fuel\` holding the fuel left (initially N, default ${DEFAULT_LIMITS.fuel}). Running out of fuel or
-nesting more than ${DEFAULT_ENGINE_CONFIG.maxCallDepth} calls traps. Prints a one-line summary to stderr.
+nesting more than ${DEFAULT_ENGINE_CONFIG.maxCallDepth} calls traps; the exported i32 \`__meter_flags\` then says why
+(1 fuel, 2 call depth). Each call from the embedder starts with the whole depth again, as the original
+would; after a trap that unwound through an import, call the exported \`__meter_reset\` (docs/ABI.md).
+Prints a one-line summary to stderr.
 
 Options:
   -o, --output OUT.wasm   where to write the metered module (required)

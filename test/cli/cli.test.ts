@@ -67,6 +67,11 @@ t.test('inspect: structure as JSON, signatures as text', async (t) => {
   const lib = cli('inspect', EX('library.wasm')).json();
   t.equal(lib.ffi, readFileSync(join(ROOT, 'examples/library/ffi.txt'), 'utf8'), 'the ffi section, byte for byte');
   t.same(lib.imports, []);
+  t.same(lib.layout.stackPointer, { global: 0, initial: 0x100000, name: '__stack_pointer' }, 'layout: the stack pointer');
+  t.same(lib.layout.data, [{ start: 0x100000, end: 0x10063c }], 'layout: the data segment');
+  const shared = cli('inspect', EX('kv-shared.wasm')).json();
+  t.equal(shared.layout.memory.imported, 'env.memory', 'layout: an imported memory');
+  t.equal(shared.memoryPages, 0);
 
   const invalid = cli('inspect', tmp.file('bad.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 2, 0, 0, 0])));
   t.equal(invalid.code, 2);

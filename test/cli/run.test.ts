@@ -225,3 +225,24 @@ t.test('bad arguments: bad_request naming the problem, exit 2', async (t) => {
     t.match(b.error.message, re, args.join(' '));
   }
 });
+
+t.test('--mode shared and --stacks: the shared-mode examples, the same answer as bridge', async (t) => {
+  const input = hex('b=2\na=1\nc=3\n');
+  const bridge = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--input-hex', input).json();
+  for (const stacks of [[], ['--stacks', 'two'], ['--stacks', 'one']]) {
+    const r = cli('run', EX('kv-shared.wasm'), '--lib', EX('library-shared.wasm'), '--mode', 'shared', ...stacks, '--input-hex', input);
+    t.equal(r.code, 0, r.stderr);
+    const b = r.json();
+    t.same(b.result, bridge.result, `${stacks.join(' ') || 'default'}: the same result as bridge`);
+    t.same(b.link, { mode: 'shared', calls: 0, bytesCopied: 0, stacks: stacks[1] ?? 'two' });
+  }
+  const overflow = cli('run', EX('kv-shared.wasm'), '--lib', EX('library-shared.wasm'), '--mode', 'shared', '--entry', 'deep', '--args', '[3000]');
+  t.equal(overflow.code, 1, 'an outcome that is not ok');
+  t.equal(overflow.json().error.kind, 'stack_overflow');
+  const collide = cli('run', EX('kv-shared.wasm'), '--lib', EX('library.wasm'), '--mode', 'shared');
+  t.equal(collide.code, 2);
+  t.match(collide.json().error.message, /library data \[0x100000, 0x10063c\) overlaps contract data \[0x100000, 0x10004c\)/);
+  const bad = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--stacks', 'one');
+  t.equal(bad.code, 2);
+  t.match(bad.json().error.message, /--stacks applies to --mode shared only/);
+});
