@@ -2,7 +2,7 @@
  * TypeBox schemas of the HTTP API (docs/API.md): the one source of truth that openapi.yaml is generated
  * from and checked against. The examples are real: Swagger UI's "Try it out" runs the bundled `hello`.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TProperties } from '@sinclair/typebox';
 
 /** sha256 of examples/wasm/hello.wasm, stored at start (seedExamples): the examples run it. */
 export const HELLO_EXAMPLE_HASH = 'dc9bd9cc89e22329732e374250d984e2690a494c7c7a13e28f8f9ff3e96604c2';
@@ -224,6 +224,14 @@ export const ERROR_EXAMPLES = {
 const Signature = Type.String({ description: 'e.g. "(i32, i32) -> (i64)"' });
 const Region = Type.Object({ start: Type.Integer(), end: Type.Integer() }, { additionalProperties: false, description: 'byte range [start, end)' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+/** Memory 0 or table 0 of a module: imported (`module.name`) or defined, the names it is exported as, its size. */
+const placement = <P extends TProperties>(size: P) =>
+  Nullable(
+    Type.Object(
+      { imported: Nullable(Type.String({ description: '`module.name` of the import' })), defined: Type.Boolean(), exportedAs: Type.Array(Type.String()), ...size },
+      { additionalProperties: false },
+    ),
+  );
 const ModuleLayout = Type.Object(
   {
     stackPointer: Nullable(
@@ -242,30 +250,8 @@ const ModuleLayout = Type.Object(
     dynamicData: Type.Integer({ description: 'active data segments at non-constant offsets' }),
     heapBase: Nullable(Type.Integer({ description: 'exported `__heap_base`' })),
     dataEnd: Nullable(Type.Integer({ description: 'exported `__data_end`' })),
-    memory: Nullable(
-      Type.Object(
-        {
-          imported: Nullable(Type.String({ description: '`module.name` of the imported memory' })),
-          defined: Type.Boolean(),
-          exportedAs: Type.Array(Type.String()),
-          minPages: Type.Integer(),
-          maxPages: Nullable(Type.Integer()),
-        },
-        { additionalProperties: false },
-      ),
-    ),
-    table: Nullable(
-      Type.Object(
-        {
-          imported: Nullable(Type.String()),
-          defined: Type.Boolean(),
-          exportedAs: Type.Array(Type.String()),
-          min: Type.Integer(),
-          max: Nullable(Type.Integer()),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    memory: placement({ minPages: Type.Integer(), maxPages: Nullable(Type.Integer()) }),
+    table: placement({ min: Type.Integer(), max: Nullable(Type.Integer()) }),
     elements: Type.Array(
       Type.Object({ table: Type.Integer(), start: Type.Integer(), end: Type.Integer() }, { additionalProperties: false }),
       { description: 'active element segments: table slots [start, end)' },

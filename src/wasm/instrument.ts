@@ -1,5 +1,5 @@
 /**
- * Turns a module into a metered one (DESIGN §6–§7): exact fuel, a call-depth limit, memory growth
+ * Turns a module into a metered one (docs/ABI.md, "Fuel" and "The meter"): exact fuel, a call-depth limit, memory growth
  * through one page budget shared by every module of an execution, capped table and memory maxima.
  *
  * The meter lives in four mutable globals imported from `__meter` (see meter-abi.ts), appended after

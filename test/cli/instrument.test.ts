@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { DEFAULT_LIMITS } from '../../src/engine/defaults.js';
 import { SUM_LOOP, TmpDir, cli, ensureBuilt } from './cli-support.js';
+import { REC_BODY } from '../support/wat.js';
 
 ensureBuilt();
 const tmp = new TmpDir();
@@ -16,18 +17,7 @@ const SRC = `(module
   ;; entry 1 + local.get 1 + call 1 = 3
   (func (export "callf") (param i32) local.get 0 call $f)
   (func $rec (export "rec") (param i32) (result i32)
-    local.get 0
-    i32.eqz
-    if (result i32)
-      i32.const 0
-    else
-      local.get 0
-      i32.const 1
-      i32.sub
-      call $rec
-      i32.const 1
-      i32.add
-    end))`;
+    ${REC_BODY}))`;
 
 let input = '';
 t.before(async () => {

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { expectRequestError, run, watModule } from '../support/engine.js';
+import { REC_BODY } from '../support/wat.js';
 import type { PreparedModule } from '../../src/engine/prepare.js';
 
 const STACK = 0x10000; // the contract's stack: 64 KiB below its data
@@ -29,18 +30,7 @@ function librarySrc(o: { sp?: number; data?: number; heapBase?: number; extra?: 
       local.get $fp
       local.get 0
       i32.store
-      local.get 0
-      i32.eqz
-      if (result i32)
-        i32.const 0
-      else
-        local.get 0
-        i32.const 1
-        i32.sub
-        call $rec
-        i32.const 1
-        i32.add
-      end
+      ${REC_BODY}
       local.get $fp
       i32.const 64
       i32.add

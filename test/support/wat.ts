@@ -8,6 +8,23 @@ import { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY, DEFAULT_LIMITS } from '..
 import { type PreparedModule, prepare } from '../../src/engine/prepare.js';
 
 /** Every feature the modules of these tests use (wabt's defaults leave most post-MVP ones off). */
+/**
+ * `rec(n) = n` by n nested calls of `$rec` (non-tail recursion): the fixture of the call-depth and
+ * stack tests. Fuel: entry 1 + 3 for the test, + 4 before and 2 after the call per level; 1 at n = 0.
+ */
+export const REC_BODY = `local.get 0
+    i32.eqz
+    if (result i32)
+      i32.const 0
+    else
+      local.get 0
+      i32.const 1
+      i32.sub
+      call $rec
+      i32.const 1
+      i32.add
+    end`;
+
 export const WAT_FEATURES = {
   multi_value: true,
   bulk_memory: true,

@@ -5,25 +5,14 @@
 import t from 'tap';
 import { instrument } from '../../src/wasm/instrument.js';
 import { MeterFlag, STANDALONE_EXPORTS } from '../../src/wasm/meter-abi.js';
-import { wat } from '../support/wat.js';
+import { REC_BODY, wat } from '../support/wat.js';
 
 type Fn = (...a: number[]) => number;
 
 const SRC = `(module
   (import "env" "cb" (func $cb (param i32) (result i32)))
   (func $rec (export "rec") (param i32) (result i32)
-    local.get 0
-    i32.eqz
-    if (result i32)
-      i32.const 0
-    else
-      local.get 0
-      i32.const 1
-      i32.sub
-      call $rec
-      i32.const 1
-      i32.add
-    end)
+    ${REC_BODY})
   (func (export "viaHost") (param i32) (result i32) local.get 0 call $cb)
   (func (export "id") (param i32) (result i32) local.get 0))`;
 

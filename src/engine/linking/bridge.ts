@@ -1,5 +1,5 @@
 /**
- * Bridge linking (DESIGN §5, RFC 2.3): each module keeps its own memory; functions declared with
+ * Bridge linking (docs/API.md "Link modes", RFC 2.3): each module keeps its own memory; functions declared with
  * `bytes` go through a host hop that copies the bytes between memories with the modules' own
  * `alloc`/`dealloc`; every other function is wired wasm to wasm (2.1, no host hop).
  */
