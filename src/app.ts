@@ -35,6 +35,7 @@ export function engineConfig(c: Config): EngineConfig {
     instrument: { maxMemoryPages: Math.ceil(c.limits.max.memoryBytes / 65536), maxTableElements: c.policy.maxTableElements },
     maxCallDepth: c.engine.maxCallDepth,
     output: c.engine.output,
+    iroha: { callbackTimeoutMs: c.iroha.callbackTimeoutMs, maxCallbackResponseBytes: c.iroha.maxCallbackResponseBytes },
   };
 }
 
@@ -92,7 +93,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await store.init();
-  await app.register(executeRoute, { pool, resolver, metrics, limits: config.limits });
+  await app.register(executeRoute, { pool, resolver, metrics, limits: config.limits, callbackOrigins: config.iroha.callbackOrigins });
   await app.register(modulesRoute, { store, resolver, maxModuleBytes: config.policy.maxModuleBytes });
   await app.register(opsRoute, { pool, store, metrics });
 

@@ -64,6 +64,16 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    iroha: Type.Object(
+      {
+        callbackOrigins: Type.Array(Type.String({ minLength: 1 }), {
+          description: 'origins a request\'s iroha.callback may name ("http://host:port"), or "loopback" (127.0.0.0/8, ::1, localhost)',
+        }),
+        callbackTimeoutMs: Int(1, 'milliseconds one peer callback may take (the execution\'s timeoutMs bounds them all)'),
+        maxCallbackResponseBytes: Int(1, 'largest answer of a peer callback'),
+      },
+      { additionalProperties: false },
+    ),
     seedExamples: Type.Boolean({ description: 'put the bundled example modules in the store at start' }),
   },
   { additionalProperties: false },
@@ -76,7 +86,7 @@ export class ConfigError extends Error {}
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Environment variables and the config path each sets. */
-const ENV: Array<[string, string[], 'int' | 'string' | 'bool']> = [
+const ENV: Array<[string, string[], 'int' | 'string' | 'bool' | 'list']> = [
   ['HOST', ['host'], 'string'],
   ['PORT', ['port'], 'int'],
   ['LOG_LEVEL', ['logLevel'], 'string'],
@@ -93,6 +103,8 @@ const ENV: Array<[string, string[], 'int' | 'string' | 'bool']> = [
   ['MAX_CALL_DEPTH', ['engine', 'maxCallDepth'], 'int'],
   ['DETERMINISTIC', ['policy', 'deterministic'], 'bool'],
   ['SEED_EXAMPLES', ['seedExamples'], 'bool'],
+  ['IROHA_CALLBACK_ORIGINS', ['iroha', 'callbackOrigins'], 'list'],
+  ['IROHA_CALLBACK_TIMEOUT_MS', ['iroha', 'callbackTimeoutMs'], 'int'],
 ];
 
 type Json = Record<string, unknown>;
@@ -141,6 +153,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
     } else if (kind === 'bool') {
       if (!/^(true|false|1|0)$/.test(raw)) throw new ConfigError(`environment variable ${name}=${JSON.stringify(raw)} must be true or false`);
       value = raw === 'true' || raw === '1';
+    } else if (kind === 'list') {
+      value = raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
     } else if (name === 'STORE_DIR' && raw === 'none') value = null;
     setPath(out, path, value);
   }

@@ -20,10 +20,19 @@ export interface RunArgs {
   namespace: string | undefined;
   /** Path of a file with FFI declarations. */
   ffi: string | null;
-  entry: string;
+  entry: string | undefined;
   args: unknown[];
   input: InputSource;
   limits: Limits;
+  /** The Iroha profile (--iroha-context-hex), or null. */
+  iroha: IrohaArgs | null;
+}
+
+export interface IrohaArgs {
+  context: Uint8Array;
+  /** A JSON file: an array of hex strings, the SCALE answers to execute_query in order. */
+  responses: string | null;
+  callback: string | null;
 }
 
 export interface InstrumentArgs {
@@ -85,10 +94,10 @@ export function parseCount(text: string, option: string, max: number): number {
   return n;
 }
 
-export function parseHex(text: string): Uint8Array {
+export function parseHex(text: string, option = '--input-hex'): Uint8Array {
   const hex = text.startsWith('0x') || text.startsWith('0X') ? text.slice(2) : text;
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) {
-    throw badRequest(`--input-hex must be an even number of hex digits, got \`${text.length > 40 ? `${text.slice(0, 40)}…` : text}\``);
+    throw badRequest(`${option} must be an even number of hex digits, got \`${text.length > 40 ? `${text.slice(0, 40)}…` : text}\``);
   }
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
@@ -117,7 +126,33 @@ const RUN_OPTIONS: Options = {
   fuel: { type: 'string' },
   'memory-bytes': { type: 'string' },
   'timeout-ms': { type: 'string' },
+  'iroha-context-hex': { type: 'string' },
+  'iroha-responses': { type: 'string' },
+  'iroha-callback': { type: 'string' },
 };
+
+/** The Iroha profile's options, checked against the ones that do not apply to it. */
+function parseIroha(v: Record<string, string | undefined>): IrohaArgs | null {
+  const hex = v['iroha-context-hex'];
+  if (hex === undefined) {
+    for (const o of ['iroha-responses', 'iroha-callback']) if (v[o] !== undefined) throw badRequest(`--${o} needs --iroha-context-hex (the Iroha profile)`);
+    return null;
+  }
+  for (const o of ['lib', 'mode', 'stacks', 'namespace', 'ffi', 'args', 'input-hex', 'input-file']) {
+    if (v[o] !== undefined) throw badRequest(`--${o} does not apply to the Iroha profile (one module; its argument is --iroha-context-hex)`);
+  }
+  const callback = v['iroha-callback'] ?? null;
+  if (callback !== null) {
+    let url: URL;
+    try {
+      url = new URL(callback);
+    } catch {
+      throw badRequest(`--iroha-callback must be an http(s) URL, got \`${callback}\``);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest(`--iroha-callback must be an http(s) URL, got \`${callback}\``);
+  }
+  return { context: parseHex(hex, '--iroha-context-hex'), responses: v['iroha-responses'] ?? null, callback };
+}
 
 export function parseRunArgs(argv: string[]): RunArgs | typeof HELP {
   const p = parse(argv, RUN_OPTIONS);
@@ -140,6 +175,7 @@ export function parseRunArgs(argv: string[]): RunArgs | typeof HELP {
         : { kind: 'none' };
   const timeoutMs = v['timeout-ms'] === undefined ? DEFAULT_LIMITS.timeoutMs : parseCount(v['timeout-ms'], '--timeout-ms', MAX_LIMITS.timeoutMs);
   if (timeoutMs === 0) throw badRequest('--timeout-ms must be at least 1');
+  const iroha = parseIroha(v);
   return {
     contract,
     lib: v.lib ?? null,
@@ -147,7 +183,8 @@ export function parseRunArgs(argv: string[]): RunArgs | typeof HELP {
     stacks,
     namespace: v.namespace,
     ffi: v.ffi ?? null,
-    entry: v.entry ?? 'main',
+    // the Iroha profile's default is the module's one `_iroha_*_main` export
+    entry: v.entry ?? (iroha ? undefined : 'main'),
     args: v.args === undefined ? [] : parseJsonArgs(v.args),
     input,
     limits: {
@@ -155,6 +192,7 @@ export function parseRunArgs(argv: string[]): RunArgs | typeof HELP {
       memoryBytes: v['memory-bytes'] === undefined ? DEFAULT_LIMITS.memoryBytes : parseCount(v['memory-bytes'], '--memory-bytes', MAX_LIMITS.memoryBytes),
       timeoutMs,
     },
+    iroha,
   };
 }
 

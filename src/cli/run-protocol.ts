@@ -1,15 +1,17 @@
 /** Messages between `run` (main thread) and its worker (run-worker.ts). */
 import type { ExecutionResult, LinkOptions, Limits } from '../engine/execute.js';
 import type { ModuleInfo } from '../engine/prepare.js';
+import type { IrohaInput } from '../engine/iroha-abi.js';
 
 export interface RunJob {
   contract: Uint8Array;
   library: Uint8Array | null;
-  link: LinkOptions;
-  entrypoint: string;
+  link: LinkOptions | undefined;
+  entrypoint: string | undefined;
   args: unknown[];
   input: Uint8Array;
   limits: Limits;
+  iroha?: IrohaInput;
 }
 
 export type WorkerMessage =

@@ -23,6 +23,7 @@ try {
     args: job.args,
     input: job.input,
     limits: job.limits,
+    ...(job.iroha ? { iroha: job.iroha } : {}),
   };
   post({ type: 'result', result: execute(input, DEFAULT_ENGINE_CONFIG, { prepareMs }) });
 } catch (e) {

@@ -6,7 +6,9 @@ import { Worker } from 'node:worker_threads';
 import type { ExecutionResult, ExecuteInput, LinkOptions } from '../engine/execute.js';
 import { timeoutResult } from '../engine/execute.js';
 import type { PreparedModule } from '../engine/prepare.js';
-import { HELP, type RunArgs, parseRunArgs } from './args.js';
+import { HELP, type IrohaArgs, type RunArgs, parseHex, parseRunArgs } from './args.js';
+import { RequestError, badRequest } from '../engine/errors.js';
+import type { IrohaInput } from '../engine/iroha-abi.js';
 import { readBytes, readText } from './files.js';
 import { EXIT, printInternal, printJson, printRequestError } from './output.js';
 import type { RunJob, WorkerMessage } from './run-protocol.js';
@@ -33,12 +35,33 @@ export function makeJob(a: RunArgs): RunJob {
   return {
     contract: readBytes(a.contract, 'CONTRACT'),
     library: a.lib === null ? null : readBytes(a.lib, '--lib'),
-    link,
+    link: a.iroha ? undefined : link,
     entrypoint: a.entry,
     args: a.args,
     input,
     limits: a.limits,
+    ...(a.iroha ? { iroha: irohaJob(a.iroha) } : {}),
   };
+}
+
+/** --iroha-*: the context, the answers file (a JSON array of hex strings), the callback. */
+function irohaJob(a: IrohaArgs): IrohaInput {
+  const out: IrohaInput = { context: a.context };
+  if (a.responses !== null) {
+    let list: unknown;
+    try {
+      list = JSON.parse(readText(a.responses, '--iroha-responses'));
+    } catch (e) {
+      if (e instanceof RequestError) throw e;
+      throw badRequest(`--iroha-responses: not JSON: ${(e as Error).message}`);
+    }
+    if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) {
+      throw badRequest('--iroha-responses must be a JSON array of hex strings (SCALE Result<QueryResponse, ValidationFail> each)');
+    }
+    out.queryResponses = list.map((x, i) => parseHex(x as string, `--iroha-responses[${i}]`));
+  }
+  if (a.callback !== null) out.callback = a.callback;
+  return out;
 }
 
 function workerUrl(): URL {
@@ -76,6 +99,7 @@ export function runJob(job: RunJob): Promise<number> {
               contract: { info: m.contract } as PreparedModule,
               library: m.library ? ({ info: m.library } as PreparedModule) : null,
               limits: job.limits,
+              ...(job.iroha ? { iroha: job.iroha } : {}),
             } as ExecuteInput;
             printJson(timeoutResult(input, { prepareMs: m.prepareMs, executeMs: performance.now() - started }));
             finish(EXIT.outcome);

@@ -39,6 +39,13 @@ Options:
   --timeout-ms N          wall-clock limit of the execution in ms (default ${DEFAULT_LIMITS.timeoutMs}, at most ${MAX_LIMITS.timeoutMs})
   -h, --help              show this text
 
+The Iroha profile (a module built by Iroha's toolchain, importing \`iroha\`; docs/IROHA.md):
+  --iroha-context-hex HEX the entrypoint's SCALE context (SmartContractContext, TriggerContext,
+                          ExecutorContext or Validate<T>), without the length prefix; --entry
+                          defaults to the module's one _iroha_*_main export
+  --iroha-responses FILE  JSON array of hex strings: the answers to execute_query, in order
+  --iroha-callback URL    the peer: POST URL/query and URL/instruction with the SCALE bytes
+
 Exit codes: 0 ok, 1 outcome not ok, 2 bad arguments / invalid module / link error / policy
 violation, 3 internal error.
 `;

@@ -44,3 +44,14 @@ export class HostOutOfFuel extends Error {
     this.name = 'HostOutOfFuel';
   }
 }
+
+/**
+ * A host call that depends on the outside failed (a peer callback refused, timed out or unreachable):
+ * the `host_error` outcome, which, like `timeout`, is not deterministic.
+ */
+export class HostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HostError';
+  }
+}

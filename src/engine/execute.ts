@@ -2,7 +2,10 @@
  * One linked execution (no HTTP): check the link and the call, instantiate library then contract
  * under one meter, call the entrypoint, and describe the outcome as the §3 response body.
  */
-import { linkError, badRequest } from './errors.js';
+import { linkError, badRequest, HostTrap } from './errors.js';
+import { type Guest, IROHA_ALLOC, IROHA_DEALLOC, IROHA_MODULE, type IrohaInput, type IrohaPlan, IrohaState, type PeerLink, irohaImports, planIroha, writeToGuest } from './iroha-abi.js';
+import { HttpPeer, type PeerConfig, ReplayPeer } from './iroha-peer.js';
+import { type IrohaVerdict, decodeVerdict, readLengthPrefixed } from './iroha-scale.js';
 import { HOST_SIGNATURES, HostState, type LogLine, type OutputLimits, hostImports } from './host-abi.js';
 import { type BridgePlan, type LinkStats, bridgeImports, planBridge } from './linking/bridge.js';
 import { type SharedPlan, type Stacks, planShared, sharedContractImports, stackImports } from './linking/shared.js';
@@ -21,7 +24,11 @@ export interface EngineConfig {
   instrument: InstrumentSettings;
   maxCallDepth: number;
   output: OutputLimits;
+  /** The Iroha profile's peer callbacks (defaults: DEFAULT_PEER_CONFIG). */
+  iroha?: PeerConfig;
 }
+
+export const DEFAULT_PEER_CONFIG: PeerConfig = { callbackTimeoutMs: 1000, maxCallbackResponseBytes: 4 * 1024 * 1024 };
 
 export interface Limits {
   fuel: number;
@@ -50,6 +57,18 @@ export interface ExecuteInput {
    * linear memories as the run left them, e.g. to prove what a trap did not touch.
    */
   inspectMemory?: (memories: { contract?: WebAssembly.Memory; library?: WebAssembly.Memory }) => void;
+  /** The Iroha profile (docs/IROHA.md): the module imports `iroha`, its entrypoint takes this context. */
+  iroha?: IrohaInput;
+  /** Internal: the peer's answers of a first run, when the run is repeated for exact fuel. */
+  peerReplay?: Uint8Array[];
+}
+
+/** The `iroha` part of a response: what the module asked of the peer, and what it answered. */
+export interface IrohaReport {
+  instructions: string[];
+  queries: string[];
+  dataModel: string | null;
+  verdict: null | { ok: true } | { ok: false; reason: string; message?: string; scale: string };
 }
 
 export interface ModuleMemory {
@@ -67,6 +86,7 @@ export interface ExecutionResult {
   modules: { contract: { hash: string; bytes: number }; library?: { hash: string; bytes: number } };
   link: { mode: 'bridge' | 'shared'; calls: number; bytesCopied: number; stacks?: Stacks };
   timings: { queueMs: number; prepareMs: number; instantiateMs: number; executeMs: number; totalMs: number };
+  iroha?: IrohaReport;
 }
 
 /** Everything checked before anything runs: a bad request never starts a start function. */
@@ -79,9 +99,16 @@ export interface Checked {
   /** Shared mode: the checked layouts and wiring. */
   shared: SharedPlan | null;
   namespace: string;
+  /** The Iroha profile: its entrypoint, and whether that returns a verdict. */
+  iroha: IrohaPlan | null;
 }
 
 export function check(input: ExecuteInput): Checked {
+  if (input.iroha) {
+    const plan = planIroha(input.contract.info, { entrypoint: input.entrypoint, args: input.args, library: !!input.library, link: !!input.link });
+    const entryType = input.contract.info.exports.find((e) => e.name === plan.entry)!.type!;
+    return { entry: plan.entry, entryType, args: [], bridge: { namespace: 'lib', wires: [] }, shared: null, namespace: 'lib', iroha: plan };
+  }
   const mode = input.link?.mode ?? 'bridge';
   const namespace = input.link?.namespace ?? 'lib';
   if (namespace === 'host' || namespace === METER_MODULE) throw badRequest(`link namespace \`${namespace}\` is reserved`);
@@ -103,7 +130,7 @@ export function check(input: ExecuteInput): Checked {
   const entryType = exp.type!;
   checkSignatureSupported(entryType, entry);
   const args = toWasmArgs(entryType, input.args ?? [], entry);
-  return { entry, entryType, args, bridge, shared, namespace };
+  return { entry, entryType, args, bridge, shared, namespace, iroha: null };
 }
 
 function checkImports(info: ModuleInfo, role: string, allowed: string[], mode: 'bridge' | 'shared'): void {
@@ -118,6 +145,9 @@ function checkImports(info: ModuleInfo, role: string, allowed: string[], mode: '
       continue;
     }
     if (imp.module === METER_MODULE) throw linkError(`${what}: the module name \`${METER_MODULE}\` is reserved for the meter`);
+    if (imp.module === IROHA_MODULE && !allowed.includes(IROHA_MODULE)) {
+      throw linkError(`${what}: an Iroha module runs with the Iroha profile: give the request an \`iroha\` object (its context)`);
+    }
     if (allowed.includes(imp.module)) continue;
     if (mode === 'shared' && imp.module === 'env' && (imp.kind === 'memory' || (imp.kind === 'table' && role === 'contract'))) continue;
     if (mode === 'shared' && imp.kind === 'memory') {
@@ -154,6 +184,13 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
   let values: JsonValue[] = [];
   let t1 = t0;
   let t2 = t0;
+  // the Iroha profile: its host state, and the peer (or the first run's answers when repeated)
+  let peer: PeerLink | null = null;
+  if (input.iroha?.callback) {
+    peer = input.peerReplay ? new ReplayPeer(input.peerReplay) : new HttpPeer(input.iroha.callback, config.iroha ?? DEFAULT_PEER_CONFIG, t0 + limits.timeoutMs);
+  }
+  const iroha = c.iroha ? new IrohaState(input.iroha!, c.iroha.entry, peer) : null;
+  let verdict: IrohaReport['verdict'] = null;
 
   if (initialPages > capPages) {
     const parts = c.shared
@@ -188,14 +225,22 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
         host: hostImports(host, () => memOf(contractInstance)),
         [METER_MODULE]: { ...meterImports, ...sp.contract },
       };
+      if (iroha) imports[IROHA_MODULE] = irohaImports(iroha, host, () => guestOf(contractInstance!));
       if (c.shared) Object.assign(imports, sharedContractImports(c.shared, libInstance!, hostMemory ?? memOf(libInstance)!));
       else if (c.bridge.wires.length) imports[c.namespace] = bridgeImports(c.bridge, libInstance!, () => contractInstance, meter, stats);
       contractInstance = instantiate(contract.compiled, imports);
       runStart(contractInstance);
       t1 = performance.now();
       const fn = contractInstance.exports[c.entry] as (...a: unknown[]) => unknown;
-      const raw = fn(...c.args);
-      values = fromWasmResults(c.entryType, raw);
+      if (iroha) {
+        // Iroha's convention: the context length-prefixed in the guest's memory, a verdict likewise back
+        const guest = guestOf(contractInstance);
+        const raw = fn(writeToGuest(guest, iroha.input.context, 'the context'));
+        if (c.iroha!.returnsVerdict) verdict = readVerdict(guest, raw as number);
+      } else {
+        const raw = fn(...c.args);
+        values = fromWasmResults(c.entryType, raw);
+      }
     } catch (e) {
       if (t1 === t0) t1 = performance.now();
       outcome = meter.flag(MeterFlag.stackGuard) ? stackGuardOutcome(e, input, c.shared!) : classify(e, meter, limits.memoryBytes);
@@ -207,7 +252,8 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
   // The fast variants leave the fuel count behind when wasm traps: the run is deterministic, so run it
   // again with the exact variants, which give the same outcome with the exact fuel.
   if (raisedByWasm && (contract.localFuel || library?.localFuel)) {
-    return execute({ ...input, contract: exactVariant(contract), library: library ? exactVariant(library) : library }, config, timings);
+    const replay = peer instanceof HttpPeer ? { peerReplay: peer.answers } : {};
+    return execute({ ...input, ...replay, contract: exactVariant(contract), library: library ? exactVariant(library) : library }, config, timings);
   }
   t2 = performance.now();
   if (t1 === t0) t1 = t2;
@@ -238,7 +284,43 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
       executeMs: round(t2 - t1),
       totalMs: round(totalMs),
     },
+    ...(iroha ? { iroha: irohaReport(iroha, verdict) } : {}),
   };
+}
+
+const b64 = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
+
+function irohaReport(s: IrohaState, verdict: IrohaReport['verdict']): IrohaReport {
+  return { instructions: s.instructions.map(b64), queries: s.queries.map(b64), dataModel: s.dataModel ? b64(s.dataModel) : null, verdict };
+}
+
+function guestOf(i: WebAssembly.Instance): Guest {
+  const e = i.exports;
+  return {
+    memory: e.memory as WebAssembly.Memory,
+    alloc: e[IROHA_ALLOC] as Guest['alloc'],
+    dealloc: e[IROHA_DEALLOC] as Guest['dealloc'],
+  };
+}
+
+/** An executor's answer: a length-prefixed `Result<(), ValidationFail>` at `ptr`, read and freed. */
+function readVerdict(guest: Guest, ptr: number): IrohaReport['verdict'] {
+  let total: number;
+  let payload: Uint8Array;
+  try {
+    ({ total, payload } = readLengthPrefixed(new Uint8Array(guest.memory.buffer), ptr >>> 0));
+  } catch (e) {
+    throw new HostTrap(`the executor returned no readable verdict at ${ptr >>> 0}: ${(e as Error).message}`);
+  }
+  payload = payload.slice(); // dealloc may reuse the bytes
+  guest.dealloc(ptr, total);
+  let v: IrohaVerdict;
+  try {
+    v = decodeVerdict(payload);
+  } catch (e) {
+    throw new HostTrap(`the executor returned a verdict that is not a Result<(), ValidationFail>: ${(e as Error).message}`);
+  }
+  return v.ok ? { ok: true } : { ok: false, reason: v.reason, ...(v.message !== undefined ? { message: v.message } : {}), scale: b64(payload) };
 }
 
 function linkReport(input: ExecuteInput, stats: LinkStats): ExecutionResult['link'] {
@@ -358,6 +440,7 @@ export function timeoutResult(input: ExecuteInput, timings: { queueMs?: number; 
       ...(library ? { library: { hash: library.info.hash, bytes: library.info.bytes } } : {}),
     },
     link: linkReport(input, { calls: 0, bytesCopied: 0 }),
+    ...(input.iroha ? { iroha: { instructions: [], queries: [], dataModel: null, verdict: null } } : {}),
     timings: {
       queueMs: round(timings.queueMs ?? 0),
       prepareMs: round(timings.prepareMs ?? 0),

@@ -29,6 +29,7 @@ export const HOST_SIGNATURES: Record<string, { params: number[]; results: number
 };
 
 const decoder = new TextDecoder('utf-8');
+const encoder = new TextEncoder();
 
 /** What the host collects during one execution, shared by the modules' bindings. */
 export class HostState {
@@ -42,6 +43,17 @@ export class HostState {
     readonly meter: Meter,
     readonly limits: OutputLimits,
   ) {}
+
+  /** One log line, within the line and size limits (both host profiles log through it). */
+  pushLog(level: LogLevel, text: string): void {
+    if (this.logs.length >= this.limits.maxLogLines) {
+      this.droppedLogs++;
+      return;
+    }
+    const bytes = encoder.encode(text);
+    const cut = bytes.length > this.limits.maxLogLineBytes;
+    this.logs.push({ level, message: cut ? `${decoder.decode(bytes.subarray(0, this.limits.maxLogLineBytes))}… (truncated)` : text });
+  }
 
   outputBase64(): string {
     return Buffer.concat(this.output).toString('base64');

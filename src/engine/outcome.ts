@@ -1,9 +1,9 @@
 /** Turning what an execution threw into an outcome kind and a message (docs/API.md, Outcomes). */
 import { MeterFlag } from '../wasm/meter-abi.js';
-import { HostOutOfFuel, HostPanic, HostTrap } from './errors.js';
+import { HostError, HostOutOfFuel, HostPanic, HostTrap } from './errors.js';
 import type { Meter } from './meter.js';
 
-export type OutcomeKind = 'out_of_fuel' | 'memory_limit' | 'stack_overflow' | 'trap' | 'panic' | 'timeout';
+export type OutcomeKind = 'out_of_fuel' | 'memory_limit' | 'stack_overflow' | 'trap' | 'panic' | 'timeout' | 'host_error';
 
 export interface Outcome {
   kind: OutcomeKind;
@@ -45,6 +45,7 @@ export function classify(e: unknown, meter: Meter, memoryLimitBytes: number): Ou
   }
   if (isStackOverflow(e)) return { kind: 'stack_overflow', message: 'call stack exhausted: engine stack limit reached' };
   if (e instanceof HostPanic) return { kind: 'panic', message: e.message };
+  if (e instanceof HostError) return { kind: 'host_error', message: e.message };
   if (e instanceof HostTrap || e instanceof WebAssembly.RuntimeError) {
     const message = e instanceof HostTrap ? e.message : trapMessage((e as Error).message);
     // a refused grow explains the trap that follows it (e.g. Rust's allocation-failure abort)

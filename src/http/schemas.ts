@@ -71,6 +71,26 @@ export const ExecuteRequest = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    iroha: Type.Optional(
+      Type.Object(
+        {
+          context: Type.String({
+            description:
+              'base64 of the SCALE bytes of the entrypoint\'s argument, without the length prefix: SmartContractContext, TriggerContext, ExecutorContext or Validate<T> (docs/IROHA.md)',
+          }),
+          queryResponses: Type.Optional(
+            Type.Array(Type.String(), { description: 'base64 SCALE Result<QueryResponse, ValidationFail> answers to execute_query, in order' }),
+          ),
+          callback: Type.Optional(
+            Type.String({ minLength: 1, description: 'base URL of the peer answering POST {callback}/query and {callback}/instruction (config iroha.callbackOrigins)' }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'run the contract with the Iroha profile: it imports `iroha`, not `host` (docs/IROHA.md)',
+        },
+      ),
+    ),
   },
   {
     additionalProperties: false,
@@ -82,7 +102,7 @@ export const ExecuteRequest = Type.Object(
 export type ExecuteRequest = Static<typeof ExecuteRequest>;
 
 const OutcomeKind = Type.Union(
-  ['out_of_fuel', 'memory_limit', 'stack_overflow', 'trap', 'panic', 'timeout'].map((k) => Type.Literal(k)),
+  ['out_of_fuel', 'memory_limit', 'stack_overflow', 'trap', 'panic', 'timeout', 'host_error'].map((k) => Type.Literal(k)),
 );
 
 const ModuleMemory = Type.Object({ initialBytes: Type.Integer(), peakBytes: Type.Integer() }, { additionalProperties: false });
@@ -136,6 +156,32 @@ export const ExecuteResponse = Type.Object(
         totalMs: Type.Number(),
       },
       { additionalProperties: false },
+    ),
+    iroha: Type.Optional(
+      Type.Object(
+        {
+          instructions: Type.Array(Type.String(), { description: 'base64 SCALE InstructionBox of every execute_instruction, in order' }),
+          queries: Type.Array(Type.String(), { description: 'base64 SCALE QueryRequest of every execute_query, in order' }),
+          dataModel: Type.Union([Type.String(), Type.Null()], { description: 'base64 SCALE ExecutorDataModel given to set_data_model (executor migrate), or null' }),
+          verdict: Type.Union(
+            [
+              Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false }),
+              Type.Object(
+                {
+                  ok: Type.Literal(false),
+                  reason: Type.Union(['NotPermitted', 'InstructionFailed', 'QueryFailed', 'TooComplex', 'InternalError'].map((k) => Type.Literal(k))),
+                  message: Type.Optional(Type.String()),
+                  scale: Type.String({ description: 'base64 SCALE Result<(), ValidationFail> as the executor returned it' }),
+                },
+                { additionalProperties: false },
+              ),
+              Type.Null(),
+            ],
+            { description: 'the executor\'s answer (execute_* / validate_* entrypoints), else null' },
+          ),
+        },
+        { additionalProperties: false, description: 'the Iroha profile: what the module asked of the peer (docs/IROHA.md)' },
+      ),
     ),
   },
   {

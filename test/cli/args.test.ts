@@ -29,7 +29,22 @@ t.test('run: defaults', async (t) => {
     args: [],
     input: { kind: 'none' },
     limits: DEFAULT_LIMITS,
+    iroha: null,
   });
+});
+
+t.test('run: the Iroha profile options', async (t) => {
+  const a = parseRunArgs(['m.wasm', '--iroha-context-hex', '0a0b', '--iroha-responses', 'r.json', '--iroha-callback', 'http://127.0.0.1:9/peer']);
+  if (a === HELP) return t.fail('help');
+  t.same(a.iroha, { context: new Uint8Array([10, 11]), responses: 'r.json', callback: 'http://127.0.0.1:9/peer' });
+  t.equal(a.entry, undefined, "the entrypoint defaults to the module's _iroha_*_main");
+  const e = parseRunArgs(['m.wasm', '--iroha-context-hex', '', '--entry', '_iroha_executor_migrate']);
+  if (e === HELP) return t.fail('help');
+  t.equal(e.entry, '_iroha_executor_migrate');
+  badRequest(t, () => parseRunArgs(['m.wasm', '--iroha-responses', 'r.json']), /--iroha-responses needs --iroha-context-hex/);
+  badRequest(t, () => parseRunArgs(['m.wasm', '--iroha-context-hex', '00', '--lib', 'l.wasm']), /--lib does not apply to the Iroha profile/);
+  badRequest(t, () => parseRunArgs(['m.wasm', '--iroha-context-hex', 'zz']), /--iroha-context-hex must be an even number of hex digits/);
+  badRequest(t, () => parseRunArgs(['m.wasm', '--iroha-context-hex', '00', '--iroha-callback', 'ftp://x']), /--iroha-callback must be an http\(s\) URL/);
 });
 
 t.test('run: every option', async (t) => {
@@ -108,7 +123,7 @@ t.test('run: an unknown option points at the ones it may have meant', async (t) 
   badRequest(t, () => parseRunArgs(['c.wasm', '--in']), /^Unknown option '--in': did you mean --input-hex or --input-file\?$/);
   badRequest(t, () => parseRunArgs(['c.wasm', '--stack', 'one']), /^Unknown option '--stack': did you mean --stacks\?$/);
   badRequest(t, () => parseRunArgs(['c.wasm', '--memory', '65536']), /^Unknown option '--memory': did you mean --memory-bytes\?$/);
-  badRequest(t, () => parseRunArgs(['c.wasm', '--hex', '00']), /^Unknown option '--hex': did you mean --input-hex\?$/);
+  badRequest(t, () => parseRunArgs(['c.wasm', '--hex', '00']), /^Unknown option '--hex': did you mean --input-hex or --iroha-context-hex\?$/);
   // nothing close: the option, and where to look
   badRequest(t, () => parseRunArgs(['c.wasm', '--bogus']), /^Unknown option '--bogus' \(see --help\)$/);
   badRequest(t, () => parseRunArgs(['c.wasm', '-x']), /^Unknown option '-x' \(see --help\)$/);

@@ -246,3 +246,29 @@ t.test('--mode shared and --stacks: the shared-mode examples, the same answer as
   t.equal(bad.code, 2);
   t.match(bad.json().error.message, /--stacks applies to --mode shared only/);
 });
+
+t.test('the Iroha profile: --iroha-context-hex, --iroha-responses, --iroha-callback', async (t) => {
+  const I = await import('../support/iroha.js');
+  const FIX = (n: string) => new URL(`../fixtures/iroha/${n}.wasm`, import.meta.url).pathname;
+  const alice = I.aliceAccount();
+  const block2 = I.blockHeader({ height: 2, prevBlockHash: I.irohaHash(0x21), transactionsHash: I.irohaHash(0x22), creationTimeMs: 1_700_000_001_000, viewChangeIndex: 0 });
+  const ctx = I.triggerContext({ id: 'mint_rose', authority: alice, block: block2, event: I.executeTriggerEvent({ triggerId: 'mint_rose', authority: alice, args: '{"val":3}' }) });
+  const r = cli('run', FIX('mint_rose_trigger'), '--iroha-context-hex', I.toHex(ctx));
+  t.equal(r.code, 0, r.stderr);
+  const b = r.json();
+  t.equal(b.iroha.instructions.length, 1, 'one Mint recorded');
+  t.equal(b.fuel.consumed, 26109, 'the fuel real wasmtime counts (test/engine/iroha.test.ts)');
+
+  const answers = tmp.file('answers.json', JSON.stringify([I.toHex(I.emptyIterable('Account')), I.toHex(I.emptyIterable('Role'))]));
+  const m = cli('run', FIX('default_executor'), '--entry', '_iroha_executor_migrate', '--iroha-context-hex', I.toHex(I.executorContext(alice, I.genesisBlock())), '--iroha-responses', answers);
+  t.equal(m.code, 0, m.stderr);
+  t.equal(m.json().iroha.queries.length, 2);
+  t.type(m.json().iroha.dataModel, 'string');
+
+  const dead = cli('run', FIX('mint_rose_trigger'), '--iroha-context-hex', I.toHex(ctx), '--iroha-callback', 'http://127.0.0.1:1/peer');
+  t.equal(dead.code, 1, 'an outcome that is not ok');
+  t.equal(dead.json().error.kind, 'host_error');
+  const badFile = cli('run', FIX('default_executor'), '--entry', '_iroha_executor_migrate', '--iroha-context-hex', '00', '--iroha-responses', tmp.file('bad.json', '{"a":1}'));
+  t.equal(badFile.code, 2);
+  t.match(badFile.json().error.message, /--iroha-responses must be a JSON array of hex strings/);
+});

@@ -145,7 +145,7 @@ t.test('ExecuteResponse in openapi.yaml has every field of docs/API.md', async (
   t.equal(at(executeOk, 'result').nullable, true, 'result is nullable');
   t.equal(at(executeOk, 'error').nullable, true, 'error is nullable');
   const enumOf = (s: any): string[] => (s.anyOf ?? [s]).flatMap((x: any) => x.enum ?? []).sort();
-  t.same(enumOf(at(executeOk, 'error.kind')), ['memory_limit', 'out_of_fuel', 'panic', 'stack_overflow', 'timeout', 'trap'], 'the outcome kinds of docs/API.md');
+  t.same(enumOf(at(executeOk, 'error.kind')), ['host_error', 'memory_limit', 'out_of_fuel', 'panic', 'stack_overflow', 'timeout', 'trap'], 'the outcome kinds of docs/API.md');
   t.same(enumOf(at(executeOk, 'logs[].level')), ['debug', 'error', 'info', 'trace', 'warn'], 'the log levels of docs/ABI.md');
   t.same(enumOf(at(executeOk, 'link.mode')), ['bridge', 'shared']);
   t.notOk(at(executeOk, 'memory.modules').required?.includes('library'), 'memory.modules.library is optional');

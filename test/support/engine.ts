@@ -170,7 +170,7 @@ export function assertBodyShape(t: Assert, r: ExecutionResult, o: { library: boo
   } else {
     t.equal(r.result, null, 'not ok → result null');
     t.same(Object.keys(r.error ?? {}).sort(), ['kind', 'message'], 'error keys');
-    t.ok(['out_of_fuel', 'memory_limit', 'stack_overflow', 'trap', 'panic', 'timeout'].includes(r.error!.kind), `known kind ${r.error!.kind}`);
+    t.ok(['out_of_fuel', 'memory_limit', 'stack_overflow', 'trap', 'panic', 'timeout', 'host_error'].includes(r.error!.kind), `known kind ${r.error!.kind}`);
     t.equal(typeof r.error!.message, 'string');
     t.ok(r.error!.message.length > 0, 'error message is not empty');
   }

@@ -124,7 +124,10 @@ const keys = (o: unknown) => Object.keys((o ?? {}) as object).sort();
  * invariants that hold for every outcome (remaining = limit - consumed, ok ⇔ error null).
  */
 export function assertExecuteShape(t: T, b: any, opts: { library: boolean }): void {
-  t.same(keys(b), ['error', 'fuel', 'link', 'logs', 'memory', 'modules', 'ok', 'result', 'timings'], 'top-level fields');
+  const top = ['error', 'fuel', 'link', 'logs', 'memory', 'modules', 'ok', 'result', 'timings'];
+  // the Iroha profile adds `iroha`
+  t.same(keys(b), 'iroha' in b ? [...top.slice(0, 1), 'fuel', 'iroha', ...top.slice(2)] : top, 'top-level fields');
+  if ('iroha' in b) t.same(keys(b.iroha), ['dataModel', 'instructions', 'queries', 'verdict'], 'iroha fields');
   t.equal(typeof b.ok, 'boolean', 'ok is boolean');
   if (b.ok) {
     t.equal(b.error, null, 'error is null when ok');
@@ -135,7 +138,7 @@ export function assertExecuteShape(t: T, b: any, opts: { library: boolean }): vo
   } else {
     t.equal(b.result, null, 'result is null when not ok');
     t.same(keys(b.error), ['kind', 'message'], 'error fields');
-    t.ok(['out_of_fuel', 'memory_limit', 'stack_overflow', 'trap', 'panic', 'timeout'].includes(b.error.kind), `known outcome kind ${b.error.kind}`);
+    t.ok(['out_of_fuel', 'memory_limit', 'stack_overflow', 'trap', 'panic', 'timeout', 'host_error'].includes(b.error.kind), `known outcome kind ${b.error.kind}`);
     t.equal(typeof b.error.message, 'string', 'error.message is a string');
   }
   t.same(keys(b.fuel), ['consumed', 'limit', 'remaining'], 'fuel fields');

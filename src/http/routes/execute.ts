@@ -8,12 +8,31 @@ import type { Metrics } from '../metrics.js';
 import { type ModuleResolver, decodeBase64 } from '../module-resolver.js';
 import { ERROR_EXAMPLES as E, errorResponse, ExecuteRequest, ExecuteResponse } from '../schemas.js';
 import { RequestError } from '../../engine/errors.js';
+import type { IrohaInput } from '../../engine/iroha-abi.js';
+import { checkCallbackUrl } from '../../callback/origins.js';
+
+/** The request's `iroha` object, decoded; the callback checked against the allowed origins. */
+function irohaInput(o: NonNullable<ExecuteRequest['iroha']>, origins: string[]): IrohaInput {
+  if (o.callback !== undefined) {
+    const refused = checkCallbackUrl(o.callback, origins);
+    if (refused) throw new HttpError(400, 'bad_request', `iroha.callback: ${refused}`);
+    // `/query` and `/instruction` are appended to it: a query string or fragment would swallow them
+    if (/[?#]/.test(o.callback)) throw new HttpError(400, 'bad_request', 'iroha.callback is a base URL: no query string or fragment');
+  }
+  return {
+    context: decodeBase64(o.context, 'iroha.context'),
+    ...(o.queryResponses ? { queryResponses: o.queryResponses.map((r, i) => decodeBase64(r, `iroha.queryResponses[${i}]`)) } : {}),
+    ...(o.callback !== undefined ? { callback: o.callback } : {}),
+  };
+}
 
 export interface ExecuteRouteOptions {
   pool: ExecutionPool;
   resolver: ModuleResolver;
   metrics: Metrics;
   limits: { defaults: Limits; max: Limits };
+  /** config iroha.callbackOrigins */
+  callbackOrigins: string[];
 }
 
 const errors = {
@@ -26,7 +45,7 @@ const errors = {
   503: errorResponse('Every worker busy and the queue full: retry after `Retry-After` seconds', E.overloaded),
 };
 
-export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = async (app, { pool, resolver, metrics, limits }) => {
+export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = async (app, { pool, resolver, metrics, limits, callbackOrigins }) => {
   // every error answer counts, including those Fastify gives before the handler (schema, body size)
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400) metrics.rejected.inc({ kind: errorKindOf(req) ?? 'internal' });
@@ -53,6 +72,7 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
       const body = req.body;
       const lim = resolveLimits(body.limits, limits.defaults, limits.max);
       const input = body.input === undefined ? new Uint8Array(0) : decodeBase64(body.input, 'input');
+      const iroha = body.iroha ? irohaInput(body.iroha, callbackOrigins) : undefined;
       // shared linking runs each module's shared variant (stack pointer imported and guarded)
       const variant = body.link?.mode === 'shared' ? 'shared' : 'plain';
       const contract = await resolver.resolve(body.contract, 'contract', variant);
@@ -66,6 +86,7 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
         args: body.args,
         input,
         limits: lim,
+        ...(iroha ? { iroha } : {}),
       };
       check(exec); // request and link errors answer before a worker is taken
       let result: ExecutionResult;
