@@ -303,7 +303,7 @@ export const FIXTURE = {
   rose: (account: Uint8Array): Uint8Array => assetId(assetDefinitionId('rose', 'wonderland'), account),
 };
 
-/** The runs of the real modules whose reference results test/engine/iroha-oracle.test.ts pins. */
+/** The runs of the real modules whose reference results test/engine/iroha-parity.test.ts pins (engine and reference host). */
 export function irohaRuns(fuel = 55_000_000): IrohaRun[] {
   const { alice, bob, admin, genesis, block2, rose } = FIXTURE;
   const r = (name: string, module: IrohaModule, entrypoint: string, context: Uint8Array, queryResponses: Uint8Array[] = []): IrohaRun => ({
