@@ -17,6 +17,7 @@ import { createMetrics } from './http/metrics.js';
 import { formatSchemaErrors } from './http/validation.js';
 import { ModuleResolver } from './http/module-resolver.js';
 import { executeRoute } from './http/routes/execute.js';
+import { batchRoute } from './http/routes/batch.js';
 import { modulesRoute } from './http/routes/modules.js';
 import { opsRoute } from './http/routes/ops.js';
 import { ExecutionPool } from './pool/pool.js';
@@ -94,6 +95,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
 
   await store.init();
   await app.register(executeRoute, { pool, resolver, metrics, limits: config.limits, callbackOrigins: config.iroha.callbackOrigins });
+  await app.register(batchRoute, { pool, resolver, metrics, limits: config.limits, callbackOrigins: config.iroha.callbackOrigins, maxBatch: config.maxBatch });
   await app.register(modulesRoute, { store, resolver, maxModuleBytes: config.policy.maxModuleBytes });
   await app.register(opsRoute, { pool, store, metrics });
 

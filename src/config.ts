@@ -28,6 +28,7 @@ export const ConfigSchema = Type.Object(
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
     workers: Int(0, 'worker threads; 0 = one per core'),
     maxQueue: Int(0, 'executions waiting for a worker before 503'),
+    maxBatch: Int(1, 'calls in one POST /execute/batch', 10_000),
     bodyLimitBytes: Int(1024, 'largest request body'),
     limits: Type.Object({ defaults: LimitsSchema, max: LimitsSchema }, { additionalProperties: false }),
     engine: Type.Object(
@@ -92,6 +93,7 @@ const ENV: Array<[string, string[], 'int' | 'string' | 'bool' | 'list']> = [
   ['LOG_LEVEL', ['logLevel'], 'string'],
   ['WORKERS', ['workers'], 'int'],
   ['MAX_QUEUE', ['maxQueue'], 'int'],
+  ['MAX_BATCH', ['maxBatch'], 'int'],
   ['BODY_LIMIT_BYTES', ['bodyLimitBytes'], 'int'],
   ['STORE_DIR', ['store', 'dir'], 'string'],
   ['FUEL_DEFAULT', ['limits', 'defaults', 'fuel'], 'int'],

@@ -267,6 +267,34 @@ export const ERROR_EXAMPLES = {
   overloaded: { kind: 'overloaded', message: 'all 2 workers are busy and 64 executions are waiting: retry later' },
 } satisfies Record<string, ErrorExample>;
 
+/** POST /execute/batch: up to `maxBatch` calls, each a POST /execute body. */
+export const executeBatchRequest = (maxBatch: number) =>
+  Type.Object(
+    {
+      calls: Type.Array(ExecuteRequest, {
+        minItems: 1,
+        maxItems: maxBatch,
+        description: `1 to ${maxBatch} POST /execute bodies (config maxBatch), run in order in one worker hand-over, sharing nothing`,
+      }),
+    },
+    { additionalProperties: false, title: 'ExecuteBatchRequest', examples: [{ calls: [{ contract: { hash: HELLO_EXAMPLE_HASH }, input: 'YQ==' }, { contract: { hash: HELLO_EXAMPLE_HASH }, input: 'Yg==' }] }] },
+  );
+
+/** A call of a batch that POST /execute would have answered 4xx: its status and error. */
+const BatchCallError = Type.Object(
+  { status: Type.Integer({ description: 'the status POST /execute would answer (400, 404, 413, 422)' }), ...errorProperties },
+  { additionalProperties: false, title: 'BatchCallError' },
+);
+
+export const ExecuteBatchResponse = Type.Object(
+  {
+    results: Type.Array(Type.Union([ExecuteResponse, BatchCallError]), {
+      description: 'in the order of `calls`: what POST /execute answers for each, its 200 body or { status, error }',
+    }),
+  },
+  { additionalProperties: false, title: 'ExecuteBatchResponse' },
+);
+
 const Signature = Type.String({ description: 'e.g. "(i32, i32) -> (i64)"' });
 const Region = Type.Object({ start: Type.Integer(), end: Type.Integer() }, { additionalProperties: false, description: 'byte range [start, end)' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { EngineConfig, ExecuteInput } from '../engine/execute.js';
-import { type ExecuteTask, type TaskResult, type WorkerData, now } from './task.js';
+import { type BatchTask, type ExecuteTask, type TaskResult, type WorkerData, now } from './task.js';
 
 export class QueueFullError extends Error {}
 export class TimeoutError extends Error {}
@@ -31,7 +31,7 @@ function workerFile(): string {
 }
 
 export class ExecutionPool {
-  private readonly piscina: Piscina<unknown, TaskResult>;
+  private readonly piscina: Piscina<unknown, TaskResult | TaskResult[]>;
   private warm = false;
   private active = 0;
   readonly size: number;
@@ -93,10 +93,34 @@ export class ExecutionPool {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), input.limits.timeoutMs);
     try {
-      return await this.piscina.run(task, { signal: controller.signal });
+      return (await this.piscina.run(task, { signal: controller.signal })) as TaskResult;
     } catch (e) {
       if (controller.signal.aborted) throw new TimeoutError('timeout');
       controller.abort(); // never leave a refused task queued to run for nobody
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      this.active--;
+    }
+  }
+
+  /**
+   * Runs several executions back to back in one worker hand-over, in order; one task for the queue
+   * bound. The wall-clock limit is the sum of theirs: past it, the worker is stopped (TimeoutError) and
+   * the caller runs the calls one by one, each under its own limit.
+   */
+  async executeBatch(inputs: ExecuteInput[], prepareMs: number[]): Promise<TaskResult[]> {
+    if (this.full) throw new QueueFullError('queue full');
+    this.active++;
+    const submittedAt = now();
+    const task: BatchTask = { batch: inputs.map((input, i) => ({ input, submittedAt, prepareMs: prepareMs[i] ?? 0 })) };
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), inputs.reduce((a, x) => a + x.limits.timeoutMs, 0));
+    try {
+      return (await this.piscina.run(task, { signal: controller.signal })) as TaskResult[];
+    } catch (e) {
+      if (controller.signal.aborted) throw new TimeoutError('timeout');
+      controller.abort();
       throw e;
     } finally {
       clearTimeout(timer);

@@ -9,6 +9,11 @@ export interface ExecuteTask {
   prepareMs: number;
 }
 
+/** Several executions back to back in one hand-over (POST /execute/batch); they share nothing. */
+export interface BatchTask {
+  batch: ExecuteTask[];
+}
+
 /** A task that only proves the worker is up (readiness). */
 export interface PingTask {
   ping: true;

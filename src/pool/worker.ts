@@ -2,12 +2,17 @@
 import { workerData } from 'node:worker_threads';
 import { RequestError } from '../engine/errors.js';
 import { execute } from '../engine/execute.js';
-import { type ExecuteTask, type PingTask, type TaskResult, type WorkerData, now } from './task.js';
+import { type BatchTask, type ExecuteTask, type PingTask, type TaskResult, type WorkerData, now } from './task.js';
 
 const { engine } = workerData as WorkerData;
 
-export default function run(task: ExecuteTask | PingTask): TaskResult {
+export default function run(task: ExecuteTask | BatchTask | PingTask): TaskResult | TaskResult[] {
   if ('ping' in task) return { pong: true };
+  if ('batch' in task) return task.batch.map(one);
+  return one(task);
+}
+
+function one(task: ExecuteTask): TaskResult {
   const queueMs = Math.max(0, now() - task.submittedAt);
   try {
     return { result: execute(task.input, engine, { queueMs, prepareMs: task.prepareMs }) };

@@ -1,38 +1,14 @@
 /** POST /execute (docs/API.md). */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { check, timeoutResult, type ExecuteInput, type ExecutionResult, type Limits } from '../../engine/execute.js';
+import { timeoutResult, type ExecutionResult } from '../../engine/execute.js';
 import { QueueFullError, TimeoutError, type ExecutionPool } from '../../pool/pool.js';
 import { HttpError, errorKindOf } from '../errors.js';
-import { resolveLimits } from '../limits.js';
-import type { Metrics } from '../metrics.js';
-import { type ModuleResolver, decodeBase64 } from '../module-resolver.js';
+import { type CallContext, prepareCall, recordCall } from '../call.js';
 import { ERROR_EXAMPLES as E, errorResponse, ExecuteRequest, ExecuteResponse } from '../schemas.js';
 import { RequestError } from '../../engine/errors.js';
-import type { IrohaInput } from '../../engine/iroha-abi.js';
-import { checkCallbackUrl } from '../../callback/origins.js';
 
-/** The request's `iroha` object, decoded; the callback checked against the allowed origins. */
-function irohaInput(o: NonNullable<ExecuteRequest['iroha']>, origins: string[]): IrohaInput {
-  if (o.callback !== undefined) {
-    const refused = checkCallbackUrl(o.callback, origins);
-    if (refused) throw new HttpError(400, 'bad_request', `iroha.callback: ${refused}`);
-    // `/query` and `/instruction` are appended to it: a query string or fragment would swallow them
-    if (/[?#]/.test(o.callback)) throw new HttpError(400, 'bad_request', 'iroha.callback is a base URL: no query string or fragment');
-  }
-  return {
-    context: decodeBase64(o.context, 'iroha.context'),
-    ...(o.queryResponses ? { queryResponses: o.queryResponses.map((r, i) => decodeBase64(r, `iroha.queryResponses[${i}]`)) } : {}),
-    ...(o.callback !== undefined ? { callback: o.callback } : {}),
-  };
-}
-
-export interface ExecuteRouteOptions {
+export interface ExecuteRouteOptions extends CallContext {
   pool: ExecutionPool;
-  resolver: ModuleResolver;
-  metrics: Metrics;
-  limits: { defaults: Limits; max: Limits };
-  /** config iroha.callbackOrigins */
-  callbackOrigins: string[];
 }
 
 const errors = {
@@ -45,7 +21,8 @@ const errors = {
   503: errorResponse('Every worker busy and the queue full: retry after `Retry-After` seconds', E.overloaded),
 };
 
-export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = async (app, { pool, resolver, metrics, limits, callbackOrigins }) => {
+export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = async (app, opts) => {
+  const { pool, metrics } = opts;
   // every error answer counts, including those Fastify gives before the handler (schema, body size)
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400) metrics.rejected.inc({ kind: errorKindOf(req) ?? 'internal' });
@@ -69,26 +46,7 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
     },
     async (req, reply) => {
       const started = performance.now();
-      const body = req.body;
-      const lim = resolveLimits(body.limits, limits.defaults, limits.max);
-      const input = body.input === undefined ? new Uint8Array(0) : decodeBase64(body.input, 'input');
-      const iroha = body.iroha ? irohaInput(body.iroha, callbackOrigins) : undefined;
-      // shared linking runs each module's shared variant (stack pointer imported and guarded)
-      const variant = body.link?.mode === 'shared' ? 'shared' : 'plain';
-      const contract = await resolver.resolve(body.contract, 'contract', variant);
-      const library = body.library ? await resolver.resolve(body.library, 'library', variant) : null;
-      const prepareMs = performance.now() - started;
-      const exec: ExecuteInput = {
-        contract,
-        library,
-        link: body.link,
-        entrypoint: body.entrypoint,
-        args: body.args,
-        input,
-        limits: lim,
-        ...(iroha ? { iroha } : {}),
-      };
-      check(exec); // request and link errors answer before a worker is taken
+      const { exec, prepareMs } = await prepareCall(req.body, opts);
       let result: ExecutionResult;
       try {
         const r = await pool.execute(exec, prepareMs);
@@ -100,20 +58,7 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
         if (!(e instanceof TimeoutError)) throw e;
         result = timeoutResult(exec, { prepareMs, executeMs: performance.now() - started - prepareMs });
       }
-      const outcome = result.error?.kind ?? 'ok';
-      metrics.executions.inc({ outcome });
-      metrics.fuel.observe(result.fuel.consumed);
-      metrics.duration.observe((performance.now() - started) / 1000);
-      req.log.info(
-        {
-          contract: result.modules.contract.hash,
-          library: result.modules.library?.hash,
-          outcome,
-          fuel: result.fuel.consumed,
-          ms: Math.round((performance.now() - started) * 1000) / 1000,
-        },
-        'execution',
-      );
+      recordCall(opts, req.log, result, started);
       return reply.status(200).send(result);
     },
   );
