@@ -30,6 +30,8 @@ options:
   --duration S         seconds of load (default 10, at most 600)
   --contract NAME      hello  — examples/wasm/hello.wasm, input "world" (default)
                        kv     — examples/wasm/kv.wasm linked with library.wasm, input "b=2\\na=1\\nc=3\\n"
+  --batch N            POST /execute/batch with N copies of the call instead (1..maxBatch); calls/s
+                       are then N × req/s
   --json               also print the figures as one JSON object on the last line
   -h, --help           this text
 
@@ -45,6 +47,8 @@ interface Options {
   connections: number;
   duration: number;
   contract: 'hello' | 'kv';
+  /** Calls per request: 0 = POST /execute, N = POST /execute/batch of N. */
+  batch: number;
   json: boolean;
 }
 
@@ -63,6 +67,7 @@ function parseOptions(argv: string[]): Options | 'help' {
         connections: { type: 'string', default: '16' },
         duration: { type: 'string', default: '10' },
         contract: { type: 'string', default: 'hello' },
+        batch: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -94,6 +99,7 @@ function parseOptions(argv: string[]): Options | 'help' {
     connections: positiveInt('connections', v.connections!, 10_000),
     duration: positiveInt('duration', v.duration!, 600),
     contract,
+    batch: v.batch === undefined ? 0 : positiveInt('batch', v.batch, 10_000),
     json: v.json!,
   };
 }
@@ -193,17 +199,19 @@ async function main(): Promise<number> {
     const [kv, library] = [await upload(url, 'kv.wasm'), await upload(url, 'library.wasm')];
     body = { contract: { hash: kv }, library: { hash: library }, input: Buffer.from('b=2\na=1\nc=3\n').toString('base64') };
   }
-  const json = JSON.stringify(body);
+  const single = JSON.stringify(body);
+  const path = opts.batch ? '/execute/batch' : '/execute';
+  const json = opts.batch ? JSON.stringify({ calls: Array.from({ length: opts.batch }, () => body) }) : single;
 
   // 2. one execution: the body works (and the compiled modules are cached before the clock starts)
-  const probe = await request(url, '/execute', { method: 'POST', headers: { 'content-type': 'application/json' }, body: json });
+  const probe = await request(url, '/execute', { method: 'POST', headers: { 'content-type': 'application/json' }, body: single });
   const first = (await probe.json()) as { ok?: boolean; error?: { kind: string; message: string } | null; fuel?: { consumed: number } };
   if (probe.status !== 200 || first.ok !== true) {
     throw new Error(`the probe POST /execute answered HTTP ${probe.status}: ${JSON.stringify(first.error ?? first)}`);
   }
   process.stderr.write(
     `${opts.contract}: modules uploaded, probe ok (fuel ${first.fuel?.consumed}); ` +
-      `${opts.connections} connections for ${opts.duration} s against ${new URL('/execute', url)} ...\n`,
+      `${opts.connections} connections for ${opts.duration} s against ${new URL(path, url)}${opts.batch ? ` (${opts.batch} calls a request)` : ''} ...\n`,
   );
 
   // 3. the load, between two readings of the service's counters
@@ -212,7 +220,7 @@ async function main(): Promise<number> {
   const result = await new Promise<autocannon.Result>((done, fail) => {
     const instance = autocannon(
       {
-        url: new URL('/execute', url).toString(),
+        url: new URL(path, url).toString(),
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: json,
@@ -242,6 +250,7 @@ async function main(): Promise<number> {
     `contract         ${opts.contract}${opts.contract === 'kv' ? ' + library (bridge)' : ''}`,
     `connections      ${opts.connections}`,
     `duration         ${fmt(result.duration, 1)} s`,
+    ...(opts.batch ? [`batch            ${opts.batch} calls a request: ${fmt(result.requests.mean * opts.batch, 1)} calls/s`] : []),
     `req/s (mean)     ${fmt(result.requests.mean, 1)}  (stddev ${fmt(result.requests.stddev, 1)}, min ${fmt(result.requests.min, 0)}, max ${fmt(result.requests.max, 0)})`,
     `latency p50      ${fmt(lat.p50, 2)} ms   (2xx responses, from send to last byte)`,
     `latency p90      ${fmt(lat.p90, 2)} ms`,
@@ -259,6 +268,7 @@ async function main(): Promise<number> {
       `${JSON.stringify({
         contract: opts.contract,
         connections: opts.connections,
+        batch: opts.batch,
         durationS: result.duration,
         reqPerSecMean: result.requests.mean,
         latencyMs: { p50: lat.p50, p90: lat.p90, p99: lat.p99, max: lat.max, mean: lat.mean },
