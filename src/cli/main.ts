@@ -4,10 +4,12 @@ import { instrumentCommand } from './instrument.js';
 import { inspectCommand } from './inspect.js';
 import { EXIT, reportThrown } from './output.js';
 import { runCommand } from './run.js';
+import { batchCommand } from './batch.js';
 import { MAIN_USAGE } from './usage.js';
 
 const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   run: runCommand,
+  batch: batchCommand,
   instrument: instrumentCommand,
   inspect: inspectCommand,
 };

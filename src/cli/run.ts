@@ -70,8 +70,23 @@ function workerUrl(): URL {
   return new URL(`./run-worker${ext}`, import.meta.url);
 }
 
+/** What one job gave: the body POST /execute would answer (or its request error), and the exit code. */
+export type JobAnswer =
+  | { result: ExecutionResult; code: number }
+  | { requestError: { kind: string; message: string }; code: number }
+  | { internal: string; code: number };
+
 /** Runs the job in a worker; prints the body; resolves to the exit code. */
-export function runJob(job: RunJob): Promise<number> {
+export async function runJob(job: RunJob): Promise<number> {
+  const a = await answerJob(job);
+  if ('result' in a) printJson(a.result);
+  else if ('requestError' in a) printRequestError(a.requestError);
+  else printInternal(a.internal);
+  return a.code;
+}
+
+/** Runs the job in a worker thread, under its wall-clock limit; resolves to its answer. */
+export function answerJob(job: RunJob): Promise<JobAnswer> {
   return new Promise((resolve) => {
     const worker = new Worker(workerUrl(), {
       workerData: job,
@@ -82,11 +97,11 @@ export function runJob(job: RunJob): Promise<number> {
     let done = false;
     let timer: NodeJS.Timeout | undefined;
     let started = 0;
-    const finish = (code: number) => {
+    const finish = (a: JobAnswer) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      void worker.terminate().then(() => resolve(code), () => resolve(code));
+      void worker.terminate().then(() => resolve(a), () => resolve(a));
     };
 
     worker.on('message', (m: WorkerMessage) => {
@@ -101,27 +116,25 @@ export function runJob(job: RunJob): Promise<number> {
               limits: job.limits,
               ...(job.iroha ? { iroha: job.iroha } : {}),
             } as ExecuteInput;
-            printJson(timeoutResult(input, { prepareMs: m.prepareMs, executeMs: performance.now() - started }));
-            finish(EXIT.outcome);
+            finish({ result: timeoutResult(input, { prepareMs: m.prepareMs, executeMs: performance.now() - started }), code: EXIT.outcome });
           }, job.limits.timeoutMs);
           break;
         case 'result':
-          printJson(m.result satisfies ExecutionResult);
-          finish(m.result.ok ? EXIT.ok : EXIT.outcome);
+          finish({ result: m.result satisfies ExecutionResult, code: m.result.ok ? EXIT.ok : EXIT.outcome });
           break;
         case 'request_error':
-          finish(printRequestError(m));
+          finish({ requestError: { kind: m.kind, message: m.message }, code: EXIT.request });
           break;
         case 'internal':
-          finish(printInternal(m.message));
+          finish({ internal: m.message, code: EXIT.internal });
           break;
       }
     });
     worker.on('error', (e) => {
-      if (!done) finish(printInternal(`worker failed: ${e.message}`));
+      if (!done) finish({ internal: `worker failed: ${e.message}`, code: EXIT.internal });
     });
     worker.on('exit', (code) => {
-      if (!done) finish(printInternal(`worker exited (code ${code}) without a result`));
+      if (!done) finish({ internal: `worker exited (code ${code}) without a result`, code: EXIT.internal });
     });
   });
 }

@@ -8,6 +8,7 @@ Execute WebAssembly smart contracts under deterministic fuel, memory and call-de
 Commands:
   run CONTRACT.wasm [options]           execute a contract (optionally linked with a library);
                                         prints the JSON body POST /execute would answer
+  batch FILE.json                       several runs in order; prints what POST /execute/batch answers
   instrument IN.wasm -o OUT.wasm        write a standalone metered module exporting \`__fuel\`
   inspect MODULE.wasm                   print a module's hash, imports, exports, memory and ffi section
 
@@ -48,6 +49,18 @@ The Iroha profile (a module built by Iroha's toolchain, importing \`iroha\`; doc
 
 Exit codes: 0 ok, 1 outcome not ok, 2 bad arguments / invalid module / link error / policy
 violation, 3 internal error.
+`;
+
+export const BATCH_USAGE = `Usage: wasm-runner batch FILE.json
+
+Runs several \`run\`s in order and prints one JSON body, as POST /execute/batch answers:
+{"results": [...]}, each the body \`run\` prints for that call, or {"status", "error"} where \`run\`
+would refuse the call (with the status POST /execute would answer). FILE is a JSON array of \`run\`
+argument lists, e.g. [["kv.wasm", "--lib", "library.wasm", "--input-hex", "613d31"], ["hello.wasm"]].
+The calls share nothing. Exit codes: 0 every call ok, 1 some call not ok or refused, 2 a bad FILE.
+
+Options:
+  -h, --help              show this text
 `;
 
 export const INSTRUMENT_USAGE = `Usage: wasm-runner instrument IN.wasm -o OUT.wasm [--fuel N]

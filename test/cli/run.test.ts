@@ -272,3 +272,29 @@ t.test('the Iroha profile: --iroha-context-hex, --iroha-responses, --iroha-callb
   t.equal(badFile.code, 2);
   t.match(badFile.json().error.message, /--iroha-responses must be a JSON array of hex strings/);
 });
+
+t.test('batch FILE.json: several runs, answered as POST /execute/batch answers', async (t) => {
+  const calls = [
+    [EX('kv.wasm'), '--lib', EX('library.wasm'), '--input-hex', hex('b=2\na=1\n')],
+    [EX('hello.wasm'), '--input-hex', hex('x')],
+    [EX('kv.wasm')],
+    ['nope.wasm'],
+    [EX('hello.wasm'), '--fuel', '10'],
+  ];
+  const r = cli('batch', tmp.file('batch.json', JSON.stringify(calls)));
+  t.equal(r.code, 1, 'some call not ok');
+  const { results } = r.json();
+  t.equal(results.length, calls.length);
+  for (const [i, c] of calls.entries()) {
+    const single = cli('run', ...c);
+    const one = single.json();
+    if (single.code === 2) t.same(results[i], { status: results[i].status, error: one.error }, `call ${i}: the same refusal`);
+    else t.same({ ...results[i], timings: 0 }, { ...one, timings: 0 }, `call ${i}: the same body as run`);
+  }
+  t.same(results.map((x: any) => x.status ?? (x.ok ? 'ok' : x.error.kind)), ['ok', 'ok', 422, 400, 'out_of_fuel']);
+  const allOk = cli('batch', tmp.file('ok.json', JSON.stringify([[EX('hello.wasm')], [EX('hello.wasm')]])));
+  t.equal(allOk.code, 0);
+  const bad = cli('batch', tmp.file('bad.json', '{"calls": []}'));
+  t.equal(bad.code, 2);
+  t.match(bad.json().error.message, /a JSON array of 1 to 10000 `run` argument lists/);
+});
