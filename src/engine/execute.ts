@@ -61,6 +61,8 @@ export interface ExecuteInput {
   iroha?: IrohaInput;
   /** Internal: the peer's answers of a first run, when the run is repeated for exact fuel. */
   peerReplay?: Uint8Array[];
+  /** What `check(this)` gave, when the caller already checked (plain data: it crosses to a worker). */
+  checked?: Checked;
 }
 
 /** The `iroha` part of a response: what the module asked of the peer, and what it answered. */
@@ -164,7 +166,8 @@ function checkImports(info: ModuleInfo, role: string, allowed: string[], mode: '
 
 export function execute(input: ExecuteInput, config: EngineConfig, timings: { queueMs?: number; prepareMs?: number } = {}): ExecutionResult {
   const t0 = performance.now();
-  const c = check(input);
+  // the service checks before it takes a worker; the worker need not check again
+  const c = input.checked ?? check(input);
   if (c.shared && (input.contract.variant !== 'shared' || (input.library && input.library.variant !== 'shared'))) {
     // shared linking runs the modules' shared variants (stack pointer imported and guarded)
     return execute({ ...input, contract: toVariant(input.contract, 'shared'), library: input.library ? toVariant(input.library, 'shared') : input.library }, config, timings);

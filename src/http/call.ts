@@ -55,7 +55,7 @@ export async function prepareCall(body: ExecuteRequest, c: CallContext): Promise
     limits: lim,
     ...(iroha ? { iroha } : {}),
   };
-  check(exec); // request and link errors answer before a worker is taken
+  exec.checked = check(exec); // request and link errors answer before a worker is taken
   return { exec, prepareMs: performance.now() - started };
 }
 
