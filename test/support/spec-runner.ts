@@ -60,21 +60,21 @@ export const WA: WasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).W
 
 type ValTypeName = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref';
 
-interface SpecValue {
+export interface SpecValue {
   type: string;
   /** Decimal bits, `nan:canonical` / `nan:arithmetic`, `null`, a number for externref; lanes for v128. */
   value?: string | string[];
   lane_type?: string;
 }
 
-interface SpecAction {
+export interface SpecAction {
   type: 'invoke' | 'get';
   module?: string;
   field: string;
   args?: SpecValue[];
 }
 
-interface SpecCommand {
+export interface SpecCommand {
   type: string;
   line: number;
   filename?: string;

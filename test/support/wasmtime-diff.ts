@@ -18,7 +18,7 @@ import { VALTYPE_NAMES, funcTypeOf } from '../../src/wasm/module.js';
 import { readModule } from '../../src/wasm/reader.js';
 import { repoRoot } from './spec-files.js';
 import { wat } from './wat.js';
-import { WA, runScript, type Observed, type WasmInstanceObject } from './spec-runner.js';
+import { WA, runScript, type Observed, type SpecCommand, type SpecValue, type WasmInstanceObject } from './spec-runner.js';
 
 const FUEL = 2n ** 62n;
 /** Deeper than V8's stack: infinite recursion ends in V8's RangeError, as in the spec differential. */
@@ -48,11 +48,8 @@ export function findOracle(): Oracle {
   };
 }
 
-interface SpecArg {
-  type: string;
-  value?: string | string[];
-  lane_type?: string;
-}
+/** A spec-suite value, as the scripts' JSON gives it. */
+type SpecArg = SpecValue;
 type Step =
   | { op: 'module'; id: number; file?: string; wasm?: string; name?: string; transient?: boolean }
   | { op: 'register'; id: number; as: string; name?: string }
@@ -96,14 +93,6 @@ const standalone = (bytes: Uint8Array) => instrument(bytes, { standalone: { fuel
 const spent = (instances: WasmInstanceObject[]): bigint =>
   instances.reduce((sum, i) => sum + (FUEL - ((i.exports.__fuel as { value: bigint }).value)), 0n);
 
-interface SpecCommand {
-  type: string;
-  line: number;
-  filename?: string;
-  name?: string;
-  as?: string;
-  action?: { type: string; module?: string; field: string; args?: SpecArg[] };
-}
 
 /** What the oracle replays of a script: every instantiation and every invoke, by line. */
 function specSteps(dir: string): { steps: Step[]; what: Map<number, string> } {
