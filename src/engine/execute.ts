@@ -205,10 +205,6 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
     };
   } else {
     const meterImports = meter.imports();
-    const memOf = (i: WebAssembly.Instance | undefined) => {
-      const m = i?.exports[HOOK_EXPORTS.memory];
-      return m instanceof WebAssembly.Memory ? m : undefined;
-    };
     const sp = c.shared ? stackImports(c.shared) : { contract: {}, library: {} };
     try {
       // shared mode with a library importing its memory: the host creates the one memory
@@ -218,18 +214,18 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
           : undefined;
       if (library) {
         libInstance = instantiate(library.compiled, {
-          host: hostImports(host, () => memOf(libInstance)),
+          host: hostImports(host, () => memoryOf(libInstance)),
           [METER_MODULE]: { ...meterImports, ...sp.library },
           ...(hostMemory ? { env: { [c.shared!.libraryMemory!]: hostMemory } } : {}),
         });
         runStart(libInstance);
       }
       const imports: WebAssembly.Imports = {
-        host: hostImports(host, () => memOf(contractInstance)),
+        host: hostImports(host, () => memoryOf(contractInstance)),
         [METER_MODULE]: { ...meterImports, ...sp.contract },
       };
       if (iroha) imports[IROHA_MODULE] = irohaImports(iroha, host, () => guestOf(contractInstance!));
-      if (c.shared) Object.assign(imports, sharedContractImports(c.shared, libInstance!, hostMemory ?? memOf(libInstance)!));
+      if (c.shared) Object.assign(imports, sharedContractImports(c.shared, libInstance!, hostMemory ?? memoryOf(libInstance)!));
       else if (c.bridge.wires.length) imports[c.namespace] = bridgeImports(c.bridge, libInstance!, () => contractInstance, meter, stats);
       contractInstance = instantiate(contract.compiled, imports);
       runStart(contractInstance);
@@ -315,8 +311,7 @@ function readVerdict(guest: Guest, ptr: number): IrohaReport['verdict'] {
   } catch (e) {
     throw new HostTrap(`the executor returned no readable verdict at ${ptr >>> 0}: ${(e as Error).message}`);
   }
-  payload = payload.slice(); // dealloc may reuse the bytes
-  guest.dealloc(ptr, total);
+  guest.dealloc(ptr, total); // the payload is a copy: dealloc may reuse the bytes
   let v: IrohaVerdict;
   try {
     v = decodeVerdict(payload);

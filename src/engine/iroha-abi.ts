@@ -107,10 +107,9 @@ export function irohaImports(state: IrohaState, host: HostState, guest: () => Gu
   };
   return {
     log: (ptr: number, len: number) => {
+      // decodeLog refuses a level outside 0..4, as Iroha does
       const { level, message } = decode('log', () => decodeLog(read(ptr, len, 'log')));
-      const name = LOG_LEVELS[level];
-      if (name === undefined) throw new HostTrap(`iroha.log: ${level}: not a valid log level (0..4: TRACE, DEBUG, INFO, WARN, ERROR)`);
-      host.pushLog(name, message);
+      host.pushLog(LOG_LEVELS[level]!, message);
     },
     dbg: (ptr: number, len: number) => {
       host.pushLog('debug', decode('dbg', () => decodeDbg(read(ptr, len, 'dbg'))));

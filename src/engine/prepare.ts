@@ -137,8 +137,6 @@ export function deriveVariant(p: PreparedModule, variant: Variant): PreparedModu
   return compileVariant(readModule(p.original), p.info, p.original, p.settings, p.localFuel, variant);
 }
 
-const otherVariants = new Map<string, PreparedModule>();
-
 /**
  * The same module prepared for the other variant (its original bytes and description reused),
  * compiled once per thread. The service prepares the right variant up front; this serves callers
@@ -146,14 +144,7 @@ const otherVariants = new Map<string, PreparedModule>();
  */
 export function toVariant(p: PreparedModule, variant: Variant): PreparedModule {
   if (p.variant === variant) return p;
-  const key = `${p.info.hash}:${settingsKey(p.settings, variant)}:${p.localFuel}`;
-  let v = otherVariants.get(key);
-  if (!v) {
-    v = deriveVariant(p, variant);
-    if (otherVariants.size >= EXACT_CACHE) otherVariants.delete(otherVariants.keys().next().value!);
-    otherVariants.set(key, v);
-  }
-  return v;
+  return perThread(`${p.info.hash}:${settingsKey(p.settings, variant)}:${p.localFuel}`, () => deriveVariant(p, variant));
 }
 
 /** The instrumentation options of a variant: everything that shapes the instrumented bytes. */
@@ -207,18 +198,22 @@ function compileVariant(
   };
 }
 
-const exactVariants = new Map<string, PreparedModule>();
-const EXACT_CACHE = 32;
+/** Variants compiled in this thread on demand (exact ones after a trap, the other link variant), a few kept. */
+const threadVariants = new Map<string, PreparedModule>();
+const THREAD_CACHE = 32;
+
+function perThread(key: string, make: () => PreparedModule): PreparedModule {
+  let v = threadVariants.get(key);
+  if (!v) {
+    v = make();
+    if (threadVariants.size >= THREAD_CACHE) threadVariants.delete(threadVariants.keys().next().value!);
+    threadVariants.set(key, v);
+  }
+  return v;
+}
 
 /** The exact variant of a prepared module (fuel in the module's global at every block), compiled once per thread. */
 export function exactVariant(p: PreparedModule): PreparedModule {
   if (!p.localFuel) return p;
-  const key = `${p.info.hash}:${p.settingsKey}`;
-  let exact = exactVariants.get(key);
-  if (!exact) {
-    exact = compileVariant(readModule(p.original), p.info, p.original, p.settings, false, p.variant);
-    if (exactVariants.size >= EXACT_CACHE) exactVariants.delete(exactVariants.keys().next().value!);
-    exactVariants.set(key, exact);
-  }
-  return exact;
+  return perThread(`${p.info.hash}:${p.settingsKey}:exact`, () => compileVariant(readModule(p.original), p.info, p.original, p.settings, false, p.variant));
 }

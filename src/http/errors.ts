@@ -33,6 +33,11 @@ declare module 'fastify' {
   }
 }
 
+/** 503 when every worker is busy and the queue is full; clients retry after a second. */
+export function overloadedError(pool: { size: number; queueSize: number }): HttpError {
+  return new HttpError(503, 'overloaded', `all ${pool.size} workers are busy and ${pool.queueSize} executions are waiting: retry later`, 1);
+}
+
 /** 413 for a module over policy.maxModuleBytes (`bytes` when known). */
 export function moduleTooLarge(what: string, limit: number, bytes?: number): HttpError {
   return new HttpError(

@@ -9,7 +9,7 @@ import { type ExecuteInput, type ExecutionResult, timeoutResult } from '../../en
 import { QueueFullError, TimeoutError, type ExecutionPool } from '../../pool/pool.js';
 import type { TaskResult } from '../../pool/task.js';
 import { type CallContext, prepareCall, recordCall } from '../call.js';
-import { HttpError, errorKindOf, fromRequestError } from '../errors.js';
+import { HttpError, errorKindOf, fromRequestError, overloadedError } from '../errors.js';
 import { ERROR_EXAMPLES as E, ExecuteBatchResponse, errorResponse, executeBatchRequest } from '../schemas.js';
 
 export interface BatchRouteOptions extends CallContext {
@@ -30,8 +30,7 @@ export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (a
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400) metrics.rejected.inc({ kind: errorKindOf(req) ?? 'internal' });
   });
-  const overloaded = () =>
-    new HttpError(503, 'overloaded', `all ${pool.size} workers are busy and ${pool.queueSize} executions are waiting: retry later`, 1);
+  const overloaded = () => overloadedError(pool);
 
   /** The answer of one call from what its worker said (or its own timeout). */
   const answer = (exec: ExecuteInput, r: TaskResult | 'timeout', prepareMs: number, executeMs: number): Entry => {

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { timeoutResult, type ExecutionResult } from '../../engine/execute.js';
 import { QueueFullError, TimeoutError, type ExecutionPool } from '../../pool/pool.js';
-import { HttpError, errorKindOf } from '../errors.js';
+import { errorKindOf, overloadedError } from '../errors.js';
 import { type CallContext, prepareCall, recordCall } from '../call.js';
 import { ERROR_EXAMPLES as E, errorResponse, ExecuteRequest, ExecuteResponse } from '../schemas.js';
 import { RequestError } from '../../engine/errors.js';
@@ -27,8 +27,7 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
   app.addHook('onResponse', async (req, reply) => {
     if (reply.statusCode >= 400) metrics.rejected.inc({ kind: errorKindOf(req) ?? 'internal' });
   });
-  const overloaded = () =>
-    new HttpError(503, 'overloaded', `all ${pool.size} workers are busy and ${pool.queueSize} executions are waiting: retry later`, 1);
+  const overloaded = () => overloadedError(pool);
   app.post(
     '/execute',
     {
