@@ -10,15 +10,17 @@ import { HOST_SIGNATURES, HostState, type LogLine, type OutputLimits, hostImport
 import { type BridgePlan, type LinkStats, bridgeImports, planBridge } from './linking/bridge.js';
 import { type SharedPlan, type Stacks, planShared, sharedContractImports, stackImports } from './linking/shared.js';
 import { Meter } from './meter.js';
+import { PAGE, threadMemoryPool } from './memory-pool.js';
+
+export { PAGE };
 import { type Outcome, classify, trapSite } from './outcome.js';
 import { type InstrumentSettings, type ModuleInfo, type PreparedModule, exactVariant, toVariant } from './prepare.js';
 import { unexecutedFuel } from './refund.js';
 import { type JsonValue, checkSignatureSupported, fromWasmResults, toWasmArgs } from './values.js';
 import { type FuncType, formatFuncType, sameFuncType } from '../wasm/module.js';
-import { HOOK_EXPORTS, METER_MODULE, MeterFlag } from '../wasm/meter-abi.js';
+import { HOOK_EXPORTS, METER_GLOBALS, METER_MODULE, MeterFlag } from '../wasm/meter-abi.js';
 import { hex } from '../wasm/layout.js';
 
-export const PAGE = 65536;
 
 export interface EngineConfig {
   instrument: InstrumentSettings;
@@ -164,7 +166,34 @@ function checkImports(info: ModuleInfo, role: string, allowed: string[], mode: '
   }
 }
 
+/** A memory taken from this thread's pool for one execution. */
+interface Lease {
+  memory: WebAssembly.Memory;
+  initial: number;
+  maximum: number | undefined;
+}
+
 export function execute(input: ExecuteInput, config: EngineConfig, timings: { queueMs?: number; prepareMs?: number } = {}): ExecutionResult {
+  const leases: Lease[] = [];
+  const lease = (initial: number, maximum: number | undefined) => {
+    const memory = threadMemoryPool.acquire(initial, maximum);
+    leases.push({ memory, initial, maximum });
+    return memory;
+  };
+  try {
+    return run(input, config, timings, lease);
+  } finally {
+    // an embedder inspecting the memories keeps them; otherwise nothing of this execution runs again
+    if (!input.inspectMemory) for (const l of leases) threadMemoryPool.release(l.memory, l.initial, l.maximum);
+  }
+}
+
+function run(
+  input: ExecuteInput,
+  config: EngineConfig,
+  timings: { queueMs?: number; prepareMs?: number },
+  lease: (initial: number, maximum: number | undefined) => WebAssembly.Memory,
+): ExecutionResult {
   const t0 = performance.now();
   // the service checks before it takes a worker; the worker need not check again
   const c = input.checked ?? check(input);
@@ -208,21 +237,19 @@ export function execute(input: ExecuteInput, config: EngineConfig, timings: { qu
     const sp = c.shared ? stackImports(c.shared) : { contract: {}, library: {} };
     try {
       // shared mode with a library importing its memory: the host creates the one memory
-      const hostMemory =
-        c.shared?.libraryMemory != null
-          ? new WebAssembly.Memory({ initial: initialPages, maximum: Math.min(capPages, c.shared.maxPages ?? capPages) })
-          : undefined;
+      const hostMemory = c.shared?.libraryMemory != null ? lease(initialPages, Math.min(capPages, c.shared.maxPages ?? capPages)) : undefined;
+      const own = (p: PreparedModule): WebAssembly.ModuleImports => (p.memoryImport ? { [METER_GLOBALS.memory]: lease(p.memoryImport.min, p.memoryImport.max ?? undefined) } : {});
       if (library) {
         libInstance = instantiate(library.compiled, {
           host: hostImports(host, () => memoryOf(libInstance)),
-          [METER_MODULE]: { ...meterImports, ...sp.library },
+          [METER_MODULE]: { ...meterImports, ...sp.library, ...own(library) },
           ...(hostMemory ? { env: { [c.shared!.libraryMemory!]: hostMemory } } : {}),
         });
         runStart(libInstance);
       }
       const imports: WebAssembly.Imports = {
         host: hostImports(host, () => memoryOf(contractInstance)),
-        [METER_MODULE]: { ...meterImports, ...sp.contract },
+        [METER_MODULE]: { ...meterImports, ...sp.contract, ...own(contract) },
       };
       if (iroha) imports[IROHA_MODULE] = irohaImports(iroha, host, () => guestOf(contractInstance!));
       if (c.shared) Object.assign(imports, sharedContractImports(c.shared, libInstance!, hostMemory ?? memoryOf(libInstance)!));

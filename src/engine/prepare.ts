@@ -70,6 +70,16 @@ export interface PreparedModule {
    */
   localFuel: boolean;
   variant: Variant;
+  /** The module's own memory, now imported as `__meter.memory` so the engine can pass a pooled one; null without. */
+  memoryImport: { min: number; max: number | null } | null;
+}
+
+/** Compiled modules are estimated at this many times their original size when budgeting caches. */
+export const COMPILED_SIZE_FACTOR = 8;
+
+/** What identifies a prepared module's compiled code: its bytes, settings, variant and fuel scheme. */
+export function preparedKey(p: Pick<PreparedModule, 'info' | 'settingsKey' | 'localFuel'>): string {
+  return `${p.info.hash}:${p.settingsKey}${p.localFuel ? '' : ':exact'}`;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -154,6 +164,7 @@ export function variantOptions(p: Pick<PreparedModule, 'name' | 'settings' | 'lo
     maxMemoryPages: p.settings.maxMemoryPages,
     maxTableElements: p.settings.maxTableElements,
     hostHooks: true,
+    importMemory: true,
     localFuel: p.localFuel,
     // a module without a recognised stack pointer has nothing to import or guard
     sharedStack: p.variant === 'shared' && p.info.layout.stackPointer !== null,
@@ -195,6 +206,7 @@ function compileVariant(
     settingsKey: settingsKey(settings, variant),
     localFuel,
     variant,
+    memoryImport: out.memoryImport ? { min: out.memoryImport.min, max: out.memoryImport.max } : null,
   };
 }
 

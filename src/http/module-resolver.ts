@@ -1,5 +1,5 @@
 /** Turns a module reference of a request (inline base64 or hash) into a prepared module, compiled once. */
-import { prepare, sha256Hex, settingsKey, deriveVariant, type InstrumentSettings, type PreparedModule, type Variant } from '../engine/prepare.js';
+import { COMPILED_SIZE_FACTOR, prepare, sha256Hex, settingsKey, deriveVariant, type InstrumentSettings, type PreparedModule, type Variant } from '../engine/prepare.js';
 import type { Policy } from '../wasm/policy.js';
 import type { ModuleStore } from '../store/module-store.js';
 import type { PreparedCache } from '../store/prepared-cache.js';
@@ -14,8 +14,6 @@ export function decodeBase64(text: string, field: string): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
-/** Compiled modules are estimated at this many times their size when budgeting the cache. */
-const COMPILED_SIZE_FACTOR = 8;
 
 export class ModuleResolver {
   private readonly keys: Record<Variant, string>;

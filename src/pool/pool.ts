@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { EngineConfig, ExecuteInput } from '../engine/execute.js';
-import { type BatchTask, type ExecuteTask, type TaskResult, type WorkerData, now } from './task.js';
+import { preparedKey } from '../engine/prepare.js';
+import { ModuleHolders } from './module-holders.js';
+import { type BatchTask, type ExecuteTask, type TaskResult, type WireInput, type WorkerAnswer, type WorkerData, now } from './task.js';
 
 export class QueueFullError extends Error {}
 export class TimeoutError extends Error {}
@@ -18,6 +20,8 @@ export interface PoolOptions {
   engine: EngineConfig;
   /** Stack of each worker thread, MB: large enough that the call-depth limit fires before V8's. */
   stackSizeMb?: number;
+  /** Estimated bytes of compiled modules each worker keeps (default 512 MiB). */
+  moduleCacheBytes?: number;
 }
 
 /** The compiled worker: next to this file in dist/, or dist/pool/worker.js when running from src/ (tests). */
@@ -31,7 +35,8 @@ function workerFile(): string {
 }
 
 export class ExecutionPool {
-  private readonly piscina: Piscina<unknown, TaskResult | TaskResult[]>;
+  private readonly piscina: Piscina<unknown, WorkerAnswer>;
+  private readonly holders = new ModuleHolders();
   private warm = false;
   private active = 0;
   readonly size: number;
@@ -40,7 +45,7 @@ export class ExecutionPool {
   constructor(opts: PoolOptions) {
     this.size = opts.workers;
     this.maxQueue = opts.maxQueue;
-    const data: WorkerData = { engine: opts.engine };
+    const data: WorkerData = { engine: opts.engine, moduleCacheBytes: opts.moduleCacheBytes ?? 512 * 1024 * 1024 };
     this.piscina = new Piscina({
       filename: workerFile(),
       minThreads: opts.workers,
@@ -87,13 +92,39 @@ export class ExecutionPool {
    * left to Piscina: tasks given an AbortSignal bypass Piscina's `maxQueue`.
    */
   async execute(input: ExecuteInput, prepareMs: number): Promise<TaskResult> {
+    const task = (whole: boolean): ExecuteTask => ({ input: this.wire(input, whole), submittedAt: now(), prepareMs });
+    return (await this.dispatch(task, [input], input.limits.timeoutMs)) as TaskResult;
+  }
+
+  /**
+   * Runs several executions back to back in one worker hand-over, in order; one task for the queue
+   * bound. The wall-clock limit is the sum of theirs: past it, the worker is stopped (TimeoutError) and
+   * the caller runs the calls one by one, each under its own limit.
+   */
+  async executeBatch(inputs: ExecuteInput[], prepareMs: number[]): Promise<TaskResult[]> {
+    const task = (whole: boolean): BatchTask => {
+      const submittedAt = now();
+      return { batch: inputs.map((input, i) => ({ input: this.wire(input, whole), submittedAt, prepareMs: prepareMs[i] ?? 0 })) };
+    };
+    const timeoutMs = inputs.reduce((a, x) => a + x.limits.timeoutMs, 0);
+    return (await this.dispatch(task, inputs, timeoutMs)) as TaskResult[];
+  }
+
+  /** One task through Piscina under a wall-clock limit; sent again whole if its worker lacked a module. */
+  private async dispatch(make: (whole: boolean) => ExecuteTask | BatchTask, inputs: ExecuteInput[], timeoutMs: number): Promise<TaskResult | TaskResult[]> {
     if (this.full) throw new QueueFullError('queue full');
     this.active++;
-    const task: ExecuteTask = { input, submittedAt: now(), prepareMs };
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), input.limits.timeoutMs);
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
-      return (await this.piscina.run(task, { signal: controller.signal })) as TaskResult;
+      let answer = await this.piscina.run(make(false), { signal: controller.signal });
+      if (answer.missing) {
+        this.holders.forget(keysOf(inputs), answer.thread);
+        answer = await this.piscina.run(make(true), { signal: controller.signal });
+      }
+      if (answer.missing) throw new Error('a worker refused modules sent whole'); // cannot happen: a whole task carries them
+      this.holders.held(keysOf(inputs), answer.thread);
+      return answer.answer;
     } catch (e) {
       if (controller.signal.aborted) throw new TimeoutError('timeout');
       controller.abort(); // never leave a refused task queued to run for nobody
@@ -104,28 +135,11 @@ export class ExecutionPool {
     }
   }
 
-  /**
-   * Runs several executions back to back in one worker hand-over, in order; one task for the queue
-   * bound. The wall-clock limit is the sum of theirs: past it, the worker is stopped (TimeoutError) and
-   * the caller runs the calls one by one, each under its own limit.
-   */
-  async executeBatch(inputs: ExecuteInput[], prepareMs: number[]): Promise<TaskResult[]> {
-    if (this.full) throw new QueueFullError('queue full');
-    this.active++;
-    const submittedAt = now();
-    const task: BatchTask = { batch: inputs.map((input, i) => ({ input, submittedAt, prepareMs: prepareMs[i] ?? 0 })) };
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), inputs.reduce((a, x) => a + x.limits.timeoutMs, 0));
-    try {
-      return (await this.piscina.run(task, { signal: controller.signal })) as TaskResult[];
-    } catch (e) {
-      if (controller.signal.aborted) throw new TimeoutError('timeout');
-      controller.abort();
-      throw e;
-    } finally {
-      clearTimeout(timer);
-      this.active--;
-    }
+  /** The execution as it crosses: each module by key once every live worker holds it. */
+  private wire(input: ExecuteInput, whole: boolean): WireInput {
+    const { contract, library, inspectMemory: _, ...rest } = input;
+    const threads = whole ? [] : this.piscina.threads.map((t) => t.threadId);
+    return { ...rest, contract: this.holders.ref(contract, threads), library: library ? this.holders.ref(library, threads) : null };
   }
 
   async close(): Promise<void> {
@@ -136,3 +150,5 @@ export class ExecutionPool {
     await this.piscina.destroy();
   }
 }
+
+const keysOf = (inputs: ExecuteInput[]) => inputs.flatMap((i) => (i.library ? [preparedKey(i.contract), preparedKey(i.library)] : [preparedKey(i.contract)]));

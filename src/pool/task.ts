@@ -1,9 +1,25 @@
 /** What crosses between the service and its worker threads (all structured-cloneable). */
 import type { EngineConfig, ExecuteInput, ExecutionResult } from '../engine/execute.js';
 import type { RequestErrorKind } from '../engine/errors.js';
+import type { PreparedModule } from '../engine/prepare.js';
+
+/**
+ * A prepared module as a task carries it: its key, and the module itself only while some worker may
+ * not hold it yet (cloning a compiled module into a worker costs more than the execution).
+ */
+export interface ModuleRef {
+  key: string;
+  module?: PreparedModule;
+}
+
+/** An execution as it crosses to a worker: the modules by reference. */
+export interface WireInput extends Omit<ExecuteInput, 'contract' | 'library' | 'inspectMemory'> {
+  contract: ModuleRef;
+  library: ModuleRef | null;
+}
 
 export interface ExecuteTask {
-  input: ExecuteInput;
+  input: WireInput;
   /** Wall-clock time (performance.timeOrigin + now) when the task was submitted, for queueMs. */
   submittedAt: number;
   prepareMs: number;
@@ -21,8 +37,16 @@ export interface PingTask {
 
 export type TaskResult = { result: ExecutionResult } | { requestError: { kind: RequestErrorKind; message: string } } | { pong: true };
 
+/**
+ * A worker's answer, with its thread id (the pool learns which modules it now holds); `missing` when
+ * a module came by key only and the worker no longer holds it: the pool sends the task again, whole.
+ */
+export type WorkerAnswer = { thread: number; missing: true } | { thread: number; missing?: undefined; answer: TaskResult | TaskResult[] };
+
 export interface WorkerData {
   engine: EngineConfig;
+  /** Estimated bytes of compiled modules each worker keeps (the same estimate as the service's cache). */
+  moduleCacheBytes: number;
 }
 
 export const now = () => performance.timeOrigin + performance.now();

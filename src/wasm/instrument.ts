@@ -65,19 +65,27 @@ export interface InstrumentOptions {
   sharedStack?: boolean;
   /** With `sharedStack`: check the writes (default true; false only to measure what the guard costs). */
   stackGuard?: boolean;
+  /**
+   * The module's own memory (when it defines exactly one, unshared, 32-bit) becomes the import
+   * `__meter.memory` with the same (capped) limits, so the embedder can hand it a pooled memory.
+   * Not with `standalone`.
+   */
+  importMemory?: boolean;
 }
 
 export class ReservedNameError extends Error {}
 
 export interface Instrumented {
   bytes: Uint8Array;
+  /** Under `importMemory`: the limits of the memory the module now imports as `__meter.memory`, else null. */
+  memoryImport: Limits | null;
   /** Offset in `bytes` of each defined function's body (after its size), by defined-function index. */
   bodyStarts: Uint32Array;
   importedFuncs: number;
 }
 
 /** Version of the rewriting scheme: part of every cache key of instrumented code. */
-export const INSTRUMENTATION_VERSION = 4;
+export const INSTRUMENTATION_VERSION = 5;
 
 export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): Uint8Array {
   return instrumentModule(readModule(bytes), options).bytes;
@@ -246,6 +254,7 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
 
   if (p.newTypes) out.set(SectionId.type, encodeTypes(p.types));
 
+  const memoryImport = !movableMemory(m, o) ? null : o.maxMemoryPages === undefined ? m.memories[0]! : capLimits(m.memories[0]!, o.maxMemoryPages);
   if (!o.standalone) {
     const meter = (name: string, valType: number): Import => ({
       module: METER_MODULE,
@@ -267,6 +276,8 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
               meter(METER_GLOBALS.sp, ValType.i32),
             ]
           : []),
+        // memory imports precede defined memories in the index space: the moved memory keeps index 0
+        ...(memoryImport ? [{ module: METER_MODULE, name: METER_GLOBALS.memory, kind: 'memory' as const, memory: memoryImport }] : []),
       ]),
     );
   }
@@ -295,7 +306,9 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     }
     out.set(SectionId.table, w.finish());
   }
-  if (o.maxMemoryPages !== undefined && m.memories.length) {
+  if (memoryImport) {
+    out.set(SectionId.memory, new ByteWriter(1).u32(0).finish());
+  } else if (o.maxMemoryPages !== undefined && m.memories.length) {
     const cap = o.maxMemoryPages;
     const w = new ByteWriter();
     w.u32(m.memories.length);
@@ -395,7 +408,7 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   const result = assembleWithNames(sections, out, o.moduleName, ctx);
   const codeStart = payloadStart(result, SectionId.code);
   for (let i = 0; i < bodyStarts.length; i++) bodyStarts[i]! += codeStart;
-  return { bytes: result, bodyStarts, importedFuncs };
+  return { bytes: result, bodyStarts, importedFuncs, memoryImport };
 }
 
 function typeIndexOf(m: WasmModule, f: number): number {
@@ -462,6 +475,12 @@ export function traceFunction(m: WasmModule, definedIndex: number, o: Instrument
   const type = m.types[m.functions[definedIndex]!]!;
   new BodyRewriter(p.ctx).rewrite(m.code[definedIndex]!, type.params.length, new ByteWriter(), trace);
   return trace;
+}
+
+/** Whether `importMemory` applies: one defined memory, none imported, neither shared nor 64-bit. */
+function movableMemory(m: WasmModule, o: InstrumentOptions): boolean {
+  if (!o.importMemory || o.standalone || m.memories.length !== 1) return false;
+  return !m.imports.some((i) => i.kind === 'memory') && (m.memories[0]!.flags & 6) === 0;
 }
 
 function capLimits(l: Limits, cap: number): Limits {

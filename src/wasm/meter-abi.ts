@@ -18,6 +18,8 @@ export const METER_GLOBALS = {
   spFloor: 'sp_floor',
   /** i32, mutable (shared linking): the module's stack pointer, turned from its first defined global into this import. */
   sp: 'sp',
+  /** memory (option `importMemory`): the module's own memory, handed in by the embedder (pooled). */
+  memory: 'memory',
 } as const;
 
 /**
