@@ -38,6 +38,8 @@ export class ExecutionPool {
   private readonly piscina: Piscina<unknown, WorkerAnswer>;
   private readonly holders = new ModuleHolders();
   private warm = false;
+  /** Set while the workers are pinged after one was stopped, until its replacement answers. */
+  private replacing: Promise<void> | null = null;
   private active = 0;
   readonly size: number;
   private readonly maxQueue: number;
@@ -114,6 +116,8 @@ export class ExecutionPool {
   private async dispatch(make: (whole: boolean) => ExecuteTask | BatchTask, inputs: ExecuteInput[], timeoutMs: number): Promise<TaskResult | TaskResult[]> {
     if (this.full) throw new QueueFullError('queue full');
     this.active++;
+    // a worker stopped for a timeout is being replaced: its start-up must not count against this task's time
+    if (this.replacing) await this.replacing;
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     try {
@@ -126,7 +130,12 @@ export class ExecutionPool {
       this.holders.held(keysOf(inputs), answer.thread);
       return answer.answer;
     } catch (e) {
-      if (controller.signal.aborted) throw new TimeoutError('timeout');
+      if (controller.signal.aborted) {
+        this.replacing ??= this.warmUp()
+          .catch(() => {})
+          .finally(() => (this.replacing = null));
+        throw new TimeoutError('timeout');
+      }
       controller.abort(); // never leave a refused task queued to run for nobody
       throw e;
     } finally {
