@@ -11,8 +11,6 @@ import { type BridgePlan, type LinkStats, bridgeImports, planBridge } from './li
 import { type SharedPlan, type Stacks, planShared, sharedContractImports, stackImports } from './linking/shared.js';
 import { Meter } from './meter.js';
 import { PAGE, threadMemoryPool } from './memory-pool.js';
-
-export { PAGE };
 import { type Outcome, classify, trapSite } from './outcome.js';
 import { type InstrumentSettings, type ModuleInfo, type PreparedModule, exactVariant, toVariant } from './prepare.js';
 import { unexecutedFuel } from './refund.js';
@@ -20,7 +18,6 @@ import { type JsonValue, checkSignatureSupported, fromWasmResults, toWasmArgs } 
 import { type FuncType, formatFuncType, sameFuncType } from '../wasm/module.js';
 import { HOOK_EXPORTS, METER_GLOBALS, METER_MODULE, MeterFlag } from '../wasm/meter-abi.js';
 import { hex } from '../wasm/layout.js';
-
 
 export interface EngineConfig {
   instrument: InstrumentSettings;

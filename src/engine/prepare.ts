@@ -206,7 +206,7 @@ function compileVariant(
     settingsKey: settingsKey(settings, variant),
     localFuel,
     variant,
-    memoryImport: out.memoryImport ? { min: out.memoryImport.min, max: out.memoryImport.max } : null,
+    memoryImport: out.memoryImport,
   };
 }
 

@@ -14,7 +14,6 @@ export function decodeBase64(text: string, field: string): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
-
 export class ModuleResolver {
   private readonly keys: Record<Variant, string>;
 

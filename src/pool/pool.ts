@@ -94,7 +94,7 @@ export class ExecutionPool {
    * left to Piscina: tasks given an AbortSignal bypass Piscina's `maxQueue`.
    */
   async execute(input: ExecuteInput, prepareMs: number): Promise<TaskResult> {
-    const task = (whole: boolean): ExecuteTask => ({ input: this.wire(input, whole), submittedAt: now(), prepareMs });
+    const task = (whole: boolean): ExecuteTask => ({ input: this.wire(input, this.holdersOf(whole)), submittedAt: now(), prepareMs });
     return (await this.dispatch(task, [input], input.limits.timeoutMs)) as TaskResult;
   }
 
@@ -106,7 +106,8 @@ export class ExecutionPool {
   async executeBatch(inputs: ExecuteInput[], prepareMs: number[]): Promise<TaskResult[]> {
     const task = (whole: boolean): BatchTask => {
       const submittedAt = now();
-      return { batch: inputs.map((input, i) => ({ input: this.wire(input, whole), submittedAt, prepareMs: prepareMs[i] ?? 0 })) };
+      const threads = this.holdersOf(whole);
+      return { batch: inputs.map((input, i) => ({ input: this.wire(input, threads), submittedAt, prepareMs: prepareMs[i] ?? 0 })) };
     };
     const timeoutMs = inputs.reduce((a, x) => a + x.limits.timeoutMs, 0);
     return (await this.dispatch(task, inputs, timeoutMs)) as TaskResult[];
@@ -144,10 +145,14 @@ export class ExecutionPool {
     }
   }
 
-  /** The execution as it crosses: each module by key once every live worker holds it. */
-  private wire(input: ExecuteInput, whole: boolean): WireInput {
+  /** The live workers a module must be held by to travel by key (none when the task goes whole). */
+  private holdersOf(whole: boolean): number[] {
+    return whole ? [] : this.piscina.threads.map((t) => t.threadId);
+  }
+
+  /** The execution as it crosses: each module by key once every one of `threads` holds it. */
+  private wire(input: ExecuteInput, threads: number[]): WireInput {
     const { contract, library, inspectMemory: _, ...rest } = input;
-    const threads = whole ? [] : this.piscina.threads.map((t) => t.threadId);
     return { ...rest, contract: this.holders.ref(contract, threads), library: library ? this.holders.ref(library, threads) : null };
   }
 
