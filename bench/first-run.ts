@@ -92,7 +92,7 @@ export function syntheticModule(count: number, unroll: number): Uint8Array {
 }
 
 /** The module with a custom section `nonce` appended, so that every copy is a different module to V8. */
-function withNonce(bytes: Uint8Array, nonce: number): Uint8Array {
+export function withNonce(bytes: Uint8Array, nonce: number): Uint8Array {
   const payload = new ByteWriter(32).name('nonce').u32(nonce);
   const w = new ByteWriter(bytes.length + 32);
   w.bytes(bytes).byte(0).u32(payload.len).bytes(payload.buf, 0, payload.len);

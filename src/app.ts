@@ -21,6 +21,7 @@ import { batchRoute } from './http/routes/batch.js';
 import { modulesRoute } from './http/routes/modules.js';
 import { opsRoute } from './http/routes/ops.js';
 import { ExecutionPool } from './pool/pool.js';
+import { ArtifactStore } from './store/artifact-store.js';
 import { ModuleStore } from './store/module-store.js';
 import { PreparedCache } from './store/prepared-cache.js';
 
@@ -53,7 +54,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   const engine = engineConfig(config);
   const store = new ModuleStore({ dir: config.store.dir, memoryBudgetBytes: config.store.memoryBudgetBytes, logger: app.log });
   const prepared = new PreparedCache<PreparedModule>(config.store.preparedBudgetBytes);
-  const resolver = new ModuleResolver(store, prepared, engine.instrument, config.policy);
+  const artifacts = config.store.dir !== null && config.store.persistPrepared ? new ArtifactStore(config.store.dir, app.log) : null;
+  const resolver = new ModuleResolver(store, prepared, engine.instrument, config.policy, artifacts);
   const pool = new ExecutionPool({ workers: workerCount(config), maxQueue: config.maxQueue, engine, moduleCacheBytes: config.store.preparedBudgetBytes });
   const metrics = createMetrics({
     queueSize: () => pool.queueSize,
@@ -61,6 +63,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     threads: () => pool.threads,
     store: () => store.stats(),
     prepared: () => ({ hits: prepared.hits, misses: prepared.misses, size: prepared.size }),
+    artifacts: () => artifacts?.stats() ?? null,
   });
 
   // bodies are JSON (POST /execute) or raw wasm (PUT /modules): anything else is a 415 naming what the route accepts
@@ -120,9 +123,9 @@ async function seedExamples(store: ModuleStore, resolver: ModuleResolver, app: F
   }
   for (const f of files.sort()) {
     const bytes = new Uint8Array(readFileSync(resolve(dir, f)));
-    const prepared = resolver.prepareBytes(bytes);
+    const prepared = await resolver.prepareStored(bytes);
     // a module importing its memory runs only in shared mode: have that variant ready too
-    if (prepared.info.layout.memory?.imported || f.endsWith('-shared.wasm')) resolver.prepareBytes(bytes, prepared.info.hash, 'shared');
+    if (prepared.info.layout.memory?.imported || f.endsWith('-shared.wasm')) await resolver.prepareStored(bytes, prepared.info.hash, 'shared');
     await store.put(bytes);
     app.log.info({ module: f, hash: prepared.info.hash }, 'example module ready');
   }

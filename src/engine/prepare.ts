@@ -134,17 +134,37 @@ export function describe(m: WasmModule, hash: string): ModuleInfo {
 }
 
 export function prepare(bytes: Uint8Array, settings: InstrumentSettings, policy: Policy, variant: Variant = 'plain'): PreparedModule {
+  return prepareWithBytes(bytes, settings, policy, variant).prepared;
+}
+
+/** `prepare`, also answering the instrumented bytes (to be kept as an artifact, engine/prepared-artifact.ts). */
+export function prepareWithBytes(bytes: Uint8Array, settings: InstrumentSettings, policy: Policy, variant: Variant = 'plain'): Compiled {
   const { module, info } = inspect(bytes);
   const violation = checkPolicy(module, policy);
   if (violation) throw policyViolation(violation);
+  return compileVariant(module, info, toShared(bytes), settings, true, variant);
+}
+
+/** The bytes in a SharedArrayBuffer, so that handing them to a worker copies nothing. */
+export function toShared(bytes: Uint8Array): Uint8Array {
   const shared = new Uint8Array(new SharedArrayBuffer(bytes.length));
   shared.set(bytes);
-  return compileVariant(module, info, shared, settings, true, variant);
+  return shared;
 }
 
 /** The module compiled for another variant (no cache: for callers that keep their own). */
 export function deriveVariant(p: PreparedModule, variant: Variant): PreparedModule {
+  return deriveVariantWithBytes(p, variant).prepared;
+}
+
+export function deriveVariantWithBytes(p: PreparedModule, variant: Variant): Compiled {
   return compileVariant(readModule(p.original), p.info, p.original, p.settings, p.localFuel, variant);
+}
+
+/** A prepared module and the instrumented bytes it was compiled from. */
+export interface Compiled {
+  prepared: PreparedModule;
+  instrumented: Uint8Array;
 }
 
 /**
@@ -178,7 +198,7 @@ function compileVariant(
   settings: InstrumentSettings,
   localFuel: boolean,
   variant: Variant,
-): PreparedModule {
+): Compiled {
   // the variant is part of the name: V8's stack traces then tell which instrumented bytes trapped
   const name = `m${info.hash.slice(0, 16)}${variant === 'shared' ? 's' : ''}`;
   let out;
@@ -195,7 +215,7 @@ function compileVariant(
     // The original validated, so this is a limit of the engine (e.g. too many locals once metered).
     throw policyViolation(`module cannot be metered: ${(e as Error).message}`);
   }
-  return {
+  const prepared: PreparedModule = {
     info,
     original,
     compiled,
@@ -208,6 +228,7 @@ function compileVariant(
     variant,
     memoryImport: out.memoryImport,
   };
+  return { prepared, instrumented: out.bytes };
 }
 
 /** Variants compiled in this thread on demand (exact ones after a trap, the other link variant), a few kept. */
@@ -227,5 +248,5 @@ function perThread(key: string, make: () => PreparedModule): PreparedModule {
 /** The exact variant of a prepared module (fuel in the module's global at every block), compiled once per thread. */
 export function exactVariant(p: PreparedModule): PreparedModule {
   if (!p.localFuel) return p;
-  return perThread(`${p.info.hash}:${p.settingsKey}:exact`, () => compileVariant(readModule(p.original), p.info, p.original, p.settings, false, p.variant));
+  return perThread(`${p.info.hash}:${p.settingsKey}:exact`, () => compileVariant(readModule(p.original), p.info, p.original, p.settings, false, p.variant).prepared);
 }

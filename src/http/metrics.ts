@@ -1,5 +1,6 @@
 /** Prometheus metrics (prom-client), one registry per app so tests can build several apps. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ArtifactStats } from '../store/artifact-store.js';
 
 export interface MetricSources {
   queueSize(): number;
@@ -7,6 +8,8 @@ export interface MetricSources {
   threads(): number;
   store(): { memoryHits: number; diskHits: number; misses: number; memoryBytes: number };
   prepared(): { hits: number; misses: number; size: number };
+  /** null when prepared modules are not persisted. */
+  artifacts(): ArtifactStats | null;
 }
 
 export function createMetrics(src: MetricSources) {
@@ -61,6 +64,21 @@ export function createMetrics(src: MetricSources) {
       const p = src.prepared();
       this.set({ result: 'hit' }, p.hits);
       this.set({ result: 'miss' }, p.misses);
+    },
+  });
+  new Gauge({
+    name: 'wasm_prepared_artifacts',
+    help: 'Prepared modules persisted in the store directory, since start: read (hit), not there (miss), written, corrupt (moved aside), write errors',
+    labelNames: ['result'] as const,
+    registers: [registry],
+    collect() {
+      const a = src.artifacts();
+      if (a === null) return;
+      this.set({ result: 'hit' }, a.hits);
+      this.set({ result: 'miss' }, a.misses);
+      this.set({ result: 'written' }, a.written);
+      this.set({ result: 'corrupt' }, a.corrupt);
+      this.set({ result: 'write_error' }, a.writeErrors);
     },
   });
   return { registry, executions, rejected, fuel, duration };

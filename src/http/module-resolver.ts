@@ -1,6 +1,20 @@
 /** Turns a module reference of a request (inline base64 or hash) into a prepared module, compiled once. */
-import { COMPILED_SIZE_FACTOR, prepare, sha256Hex, settingsKey, deriveVariant, type InstrumentSettings, type PreparedModule, type Variant } from '../engine/prepare.js';
+import { decodeArtifact, encodeArtifact, policyKey } from '../engine/prepared-artifact.js';
+import {
+  COMPILED_SIZE_FACTOR,
+  deriveVariant,
+  deriveVariantWithBytes,
+  prepare,
+  prepareWithBytes,
+  settingsKey,
+  sha256Hex,
+  toShared,
+  type InstrumentSettings,
+  type PreparedModule,
+  type Variant,
+} from '../engine/prepare.js';
 import type { Policy } from '../wasm/policy.js';
+import type { ArtifactStore } from '../store/artifact-store.js';
 import type { ModuleStore } from '../store/module-store.js';
 import type { PreparedCache } from '../store/prepared-cache.js';
 import { HttpError, moduleTooLarge } from './errors.js';
@@ -16,14 +30,20 @@ export function decodeBase64(text: string, field: string): Uint8Array {
 
 export class ModuleResolver {
   private readonly keys: Record<Variant, string>;
+  private readonly policyKey: string;
+  /** Stored modules being loaded or prepared, by cache key: concurrent requests share one. */
+  private readonly inflight = new Map<string, Promise<PreparedModule>>();
 
   constructor(
     private readonly store: ModuleStore,
     private readonly prepared: PreparedCache<PreparedModule>,
     private readonly settings: InstrumentSettings,
     private readonly policy: Policy,
+    /** Where prepared modules persist across restarts; null = prepare again after each start. */
+    private readonly artifacts: ArtifactStore | null = null,
   ) {
     this.keys = { plain: settingsKey(settings, 'plain'), shared: settingsKey(settings, 'shared') };
+    this.policyKey = policyKey(policy);
   }
 
   checkSize(bytes: number, what: string): void {
@@ -42,6 +62,51 @@ export class ModuleResolver {
     });
   }
 
+  /**
+   * A stored module (PUT, or read by hash), prepared: from the cache, else from its persisted artifact
+   * (compiled, no instrumenting), else prepared now and its artifact written for the next start.
+   */
+  async prepareStored(bytes: Uint8Array, hash = sha256Hex(bytes), variant: Variant = 'plain'): Promise<PreparedModule> {
+    return this.prepared.get(`${hash}:${this.keys[variant]}`) ?? this.fromStore(hash, variant, bytes, 'module');
+  }
+
+  /**
+   * `prepareStored` after a cache miss; `bytes` may still be on its way from the store (null: not
+   * stored, a 404), so that the artifact is read at the same time.
+   */
+  private fromStore(hash: string, variant: Variant, bytes: Uint8Array | Promise<Uint8Array | null>, role: string): Promise<PreparedModule> {
+    const key = `${hash}:${this.keys[variant]}`;
+    let pending = this.inflight.get(key);
+    if (!pending) {
+      pending = this.loadOrPrepare(hash, variant, key, bytes, role).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async loadOrPrepare(hash: string, variant: Variant, key: string, bytesOrPending: Uint8Array | Promise<Uint8Array | null>, role: string): Promise<PreparedModule> {
+    const artifacts = this.artifacts;
+    const [bytes, stored] = await Promise.all([bytesOrPending, artifacts?.get(hash, this.keys[variant]) ?? null]);
+    if (!bytes) throw new HttpError(404, 'not_found', `no module with hash ${hash} (the ${role}): upload it with PUT /modules`);
+    const loaded = stored && decodeArtifact(stored, toShared(bytes), this.settings, { hash, settingsKey: this.keys[variant], policyKey: this.policyKey });
+    if (loaded) {
+      this.prepared.set(key, loaded, bytes.length * COMPILED_SIZE_FACTOR);
+      return loaded;
+    }
+    // none, or one made by another instrumenter version or policy: prepare, and replace it
+    const { prepared, instrumented } = this.prepareNow(bytes, hash, variant, key);
+    await artifacts?.put(hash, this.keys[variant], encodeArtifact(prepared, instrumented, this.policyKey));
+    return prepared;
+  }
+
+  /** Prepares (or derives from the other variant, when cached) and caches. */
+  private prepareNow(bytes: Uint8Array, hash: string, variant: Variant, key: string) {
+    const other = this.prepared.peek(`${hash}:${this.keys[variant === 'plain' ? 'shared' : 'plain']}`);
+    const made = other ? deriveVariantWithBytes(other, variant) : prepareWithBytes(bytes, this.settings, this.policy, variant);
+    this.prepared.set(key, made.prepared, bytes.length * COMPILED_SIZE_FACTOR);
+    return made;
+  }
+
   async resolve(ref: { wasm: string } | { hash: string }, role: 'contract' | 'library', variant: Variant = 'plain'): Promise<PreparedModule> {
     if ('wasm' in ref) {
       // base64 is 4/3 of the bytes: refuse oversized text before decoding it
@@ -53,8 +118,6 @@ export class ModuleResolver {
     }
     const cached = this.prepared.get(`${ref.hash}:${this.keys[variant]}`);
     if (cached) return cached;
-    const bytes = await this.store.get(ref.hash);
-    if (!bytes) throw new HttpError(404, 'not_found', `no module with hash ${ref.hash} (the ${role}): upload it with PUT /modules`);
-    return this.prepareBytes(bytes, ref.hash, variant);
+    return this.fromStore(ref.hash, variant, this.store.get(ref.hash), role);
   }
 }

@@ -33,6 +33,7 @@ import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
+import { errCode, moveAside, readFileOrNull, writeFileAtomic } from './atomic-file.js';
 
 export interface StoreLogger {
   warn(obj: object, msg: string): void;
@@ -83,9 +84,6 @@ function exact(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes); // copies (Buffer#slice would return a view)
 }
 
-function errCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
-}
 
 export class ModuleStore {
   readonly dir: string | null;
@@ -241,13 +239,10 @@ export class ModuleStore {
   }
 
   private async readFileOrNull(file: string): Promise<Uint8Array | null> {
-    try {
-      return exact(await fs.readFile(file));
-    } catch (err) {
-      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return null;
-      throw err;
-    }
+    const bytes = await readFileOrNull(file);
+    return bytes === null ? null : exact(bytes);
   }
+
 
   private async readVerified(hash: string): Promise<Uint8Array | null> {
     const file = this.filePath(hash);
@@ -264,35 +259,15 @@ export class ModuleStore {
   /** Logs, counts and renames aside a file whose content does not match its name. */
   private async quarantine(hash: string, file: string, size: number): Promise<void> {
     this.counters.corrupt++;
-    const aside = path.join(path.dirname(file), `${hash}.corrupt-${Date.now()}`);
-    let movedTo: string | null = aside;
-    try {
-      await fs.rename(file, aside);
-    } catch (err) {
-      // Already moved or replaced by a concurrent reader/writer: nothing left to move.
-      if (errCode(err) !== 'ENOENT') throw err;
-      movedTo = null;
-    }
+    // null: already moved or replaced by a concurrent reader/writer
+    const movedTo = await moveAside(file);
     this.logger?.warn({ hash, file, size, movedTo }, 'module store: file content does not match its sha256, moved aside');
   }
 
+
   private async writeAtomic(hash: string, file: string, bytes: Uint8Array): Promise<void> {
-    const sub = path.dirname(file);
-    await fs.mkdir(sub, { recursive: true });
-    const tmp = path.join(sub, `${hash}.wasm.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    try {
-      const fh = await fs.open(tmp, 'wx');
-      try {
-        await fh.writeFile(bytes);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fs.rename(tmp, file);
-    } catch (err) {
-      await fs.rm(tmp, { force: true }).catch(() => undefined);
-      throw err;
-    }
+    await writeFileAtomic(file, bytes);
     this.logger?.info?.({ hash, size: bytes.byteLength }, 'module store: module written');
   }
+
 }

@@ -263,7 +263,8 @@ t.test('invalid hash strings answer null/false without touching the file system'
   }
   const mod = await t.mockImport<typeof import('../../src/store/module-store.js')>(
     '../../src/store/module-store.js',
-    { 'node:fs/promises': spyFs },
+    // the writes and reads go through atomic-file.js: it sees the same file system
+    { 'node:fs/promises': spyFs, '../../src/store/atomic-file.js': await t.mockImport('../../src/store/atomic-file.js', { 'node:fs/promises': spyFs }) },
   );
   const dir = tempDir(t);
   // Something a traversal could reach: a file outside the store named like a module.
@@ -358,7 +359,7 @@ t.test('writes are atomic: no temp files left, concurrent puts are safe', async 
     };
     const mod = await t.mockImport<typeof import('../../src/store/module-store.js')>(
       '../../src/store/module-store.js',
-      { 'node:fs/promises': failing },
+      { 'node:fs/promises': failing, '../../src/store/atomic-file.js': await t.mockImport('../../src/store/atomic-file.js', { 'node:fs/promises': failing }) },
     );
     const dir = tempDir(t);
     const store = new mod.ModuleStore({ dir, memoryBudgetBytes: 1 << 20 });

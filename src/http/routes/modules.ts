@@ -69,7 +69,8 @@ export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = asyn
       const bytes = new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.length);
       if (bytes.length === 0) throw new HttpError(400, 'bad_request', 'the body is empty: send the module bytes');
       // validate, check policy and compile now, so a bad module is refused at upload
-      const prepared = resolver.prepareBytes(bytes);
+      // (its prepared form persists with it: a restart need not instrument it again)
+      const prepared = await resolver.prepareStored(bytes);
       const { created } = await store.put(bytes);
       req.log.info({ hash: prepared.info.hash, bytes: bytes.length, created }, 'module stored');
       return reply.status(created ? 201 : 200).send(moduleInfoBody(prepared.info));
