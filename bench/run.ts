@@ -22,7 +22,7 @@ const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : nul
 const write = !args.includes('--no-write') && !quick && !only;
 const want = (s: string) => !only || only.has(s);
 
-const TARGET = { overhead: 1.1, codeMBps: 50, vsBinaryen: 10, firstRun: 1.5 };
+const TARGET = { overhead: 1.1, codeGrowth: 1.5, codeMBps: 50, vsBinaryen: 10, firstRun: 1.5 };
 const BEGIN = '<!-- bench:results:begin -->';
 const END = '<!-- bench:results:end -->';
 
@@ -149,6 +149,12 @@ function targetsSection(): string {
       `${fmt.ratio(Math.min(...overhead.map((r) => r.ratio.metered)))} – ${fmt.ratio(worst)} (geomean ${fmt.ratio(geomean(overhead.map((r) => r.ratio.metered)))})`,
       fmt.verdict(worst <= TARGET.overhead),
     ]);
+    const growth = overhead.map((r) => r.codeGrowth);
+    rows.push([
+      `metered code ≤ ${TARGET.codeGrowth.toFixed(1)}× the original code section`,
+      `${fmt.ratio(Math.min(...growth))} – ${fmt.ratio(Math.max(...growth))} over the workloads' modules`,
+      fmt.verdict(Math.max(...growth) <= TARGET.codeGrowth),
+    ]);
   }
   if (throughput.length) {
     const largest = throughput.reduce((a, r) => (r.totalBytes > a.totalBytes ? r : a));
@@ -171,7 +177,7 @@ function targetsSection(): string {
   const main1MiB = first.filter((r) => r.name.startsWith('generated'));
   if (main1MiB.length) {
     rows.push([
-      `first run of a new 1 MiB module ≤ ${TARGET.firstRun.toFixed(1)}×`,
+      `first run of a new 1 MiB module sent inline, instrumented on the spot (the target is for a module PUT first: \`npm run bench:first-stored\`) ≤ ${TARGET.firstRun.toFixed(1)}×`,
       main1MiB.map((r) => `${fmt.ratio(r.ratio)} (${r.mode})`).join(', '),
       fmt.verdict(main1MiB.every((r) => r.ratio <= TARGET.firstRun)),
     ]);
