@@ -363,3 +363,18 @@ t.test('check(): the plan says which functions are bridged and which are direct'
   t.equal(plan.length, 16, 'every lib import of the WAT contract is wired');
   t.same(plan.filter((w) => w.via === 'direct').map((w) => w.name).sort(), ['add', 'echo', 'set_fail', 'set_grow', 'stats'], 'no bytes: direct');
 });
+
+t.test('a bridge plan is made once per pair of modules and declarations; a link error is never kept', async (t) => {
+  const { planBridge } = await import('../../src/engine/linking/bridge.js');
+  const kv = exampleModule('kv').info;
+  const lib = exampleModule('library').info;
+  const a = planBridge(kv, lib, 'lib', undefined);
+  t.ok(a.wires.length > 0, 'kv imports library functions');
+  t.equal(planBridge(kv, lib, 'lib', undefined), a, 'the same plan again, not parsed anew');
+  const broken = 'map_new( -> i32';
+  for (let i = 0; i < 2; i++) t.throws(() => planBridge(kv, lib, 'lib', broken), /ffi line 1/, `a bad override fails every time (${i + 1})`);
+  const override = lib.ffi!.replace(/^map_len.*$/m, '');
+  const b = planBridge(kv, lib, 'lib', override);
+  t.not(b, a, 'other declarations, another plan');
+  t.same(planBridge(kv, lib, 'lib', undefined), a, 'and the library\'s own again');
+});

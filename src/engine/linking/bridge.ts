@@ -46,8 +46,32 @@ function requireExport(info: ModuleInfo, role: string, name: string, type: FuncT
   }
 }
 
-/** Checks the contract's library imports against the library and the declarations; no instance needed. */
+/** Plans already made, per contract and library description (the service keeps those objects while a module is cached). */
+const plans = new WeakMap<ModuleInfo, WeakMap<ModuleInfo, Map<string, BridgePlan>>>();
+const PLANS_PER_PAIR = 8;
+
+/**
+ * Checks the contract's library imports against the library and the declarations; no instance needed.
+ * A plan is plain data, made once per pair of modules, namespace and declarations (parsing the
+ * declarations on every request cost more than the rest of the check).
+ */
 export function planBridge(contract: ModuleInfo, library: ModuleInfo | null, namespace: string, ffiOverride: string | undefined): BridgePlan {
+  if (!library) return makePlan(contract, library, namespace, ffiOverride);
+  let byLibrary = plans.get(contract);
+  if (!byLibrary) plans.set(contract, (byLibrary = new WeakMap()));
+  let byText = byLibrary.get(library);
+  if (!byText) byLibrary.set(library, (byText = new Map()));
+  const key = ffiOverride === undefined ? namespace : `${namespace}\n${ffiOverride}`;
+  let plan = byText.get(key);
+  if (!plan) {
+    plan = makePlan(contract, library, namespace, ffiOverride); // a link error is thrown, not kept
+    if (byText.size >= PLANS_PER_PAIR) byText.delete(byText.keys().next().value!);
+    byText.set(key, plan);
+  }
+  return plan;
+}
+
+function makePlan(contract: ModuleInfo, library: ModuleInfo | null, namespace: string, ffiOverride: string | undefined): BridgePlan {
   const imports = contract.imports.filter((i) => i.module === namespace);
   if (imports.length === 0) return { namespace, wires: [] };
   if (!library) {
