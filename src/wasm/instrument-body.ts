@@ -1,11 +1,13 @@
 /**
  * Rewrites one function body: fuel charged per basic block up front (wasmtime's cost model), a
- * call-depth counter around calls, `memory.grow` routed through the shared page budget, per-element
- * fuel for bulk operators, and global indices shifted past the meter's imported globals.
+ * call-depth counter (in the callee's entry and exit where every way in is a direct call, else around
+ * the call site), `memory.grow` routed through the shared page budget, per-element fuel for bulk
+ * operators, and global indices shifted past the meter's imported globals.
  *
  * A basic block ("segment") ends after a branch, `if`, `else`, `end`, `loop` (its body starts a new
  * one), `return`, `unreachable` or a call. Each segment's cost is charged by code placed at its start,
- * so the hot path has no call into JavaScript: subtract, check the sign, trap when negative.
+ * so the hot path has no call into JavaScript: subtract, check the sign, `br_if` to the function's
+ * trap block (see `trapIf`) when negative.
  */
 import { ByteReader, ByteWriter } from './leb.js';
 import { MeterFlag } from './meter-abi.js';
@@ -50,6 +52,15 @@ export interface BodyContext {
    * with the exact variant).
    */
   localFuel: boolean;
+  /**
+   * By defined-function index: 1 when the function counts its own call depth (a check and decrement
+   * at entry, the increment at its one exit after the result block), so direct calls to it need no
+   * code at the call site; null when every call is counted at its site. See `calleeCountsDepth` in
+   * instrument.ts for which functions qualify.
+   */
+  calleeDepth: Uint8Array | null;
+  /** Imported functions (function indices below this are imports). */
+  importedFuncs: number;
 }
 
 /** Where each original instruction landed and what its segment charged (for exact fuel on traps). */
@@ -83,6 +94,9 @@ const MEMORY_GROW = 0x40;
 const REF_FUNC = 0xd2;
 const TABLE_GROW = 15; // 0xFC 15
 
+/** The block type of a function without results: the result block is then `block (empty)`. */
+export const VOID_BLOCK = Uint8Array.of(0x40);
+
 /** Operator costs of single-byte opcodes (0 for the structural ones, 1 otherwise). */
 const COST = new Uint8Array(256).fill(1);
 for (const op of [UNREACHABLE, 0x01, BLOCK, LOOP, ELSE, END, RETURN, 0x1a]) COST[op] = 0;
@@ -101,6 +115,12 @@ export class BodyRewriter {
   private scratch32 = 0;
   /** A second i32 scratch: the result of `table.grow`, while its delta sits in `scratch32`. */
   private scratch32b = 0;
+  /** Whether the body being rewritten checks the call depth (and so needs the stack-overflow trap block). */
+  private usedSo = false;
+  /** What the rewritten bodies showed, for `calleeDepth` (instrument.ts): defined functions with a tail call, */
+  readonly tailCallers = new Set<number>();
+  /** the targets of direct tail calls and of `ref.func` in code. */
+  readonly tailOrRefTargets = new Set<number>();
 
   constructor(private readonly ctx: BodyContext) {}
 
@@ -108,7 +128,7 @@ export class BodyRewriter {
    * Rewrites `body` (of a function with `paramCount` parameters) and appends it, size-prefixed, to
    * `dest`. Returns the offset of the body (after the size) in `dest`.
    */
-  rewrite(body: FunctionBody, paramCount: number, dest: ByteWriter, trace?: BodyTrace): number {
+  rewrite(body: FunctionBody, paramCount: number, dest: ByteWriter, trace?: BodyTrace, blockType: Uint8Array = VOID_BLOCK, self = -1): number {
     const { ctx, out, seg } = this;
     const bytes = ctx.bytes;
     let localCount = paramCount;
@@ -118,8 +138,13 @@ export class BodyRewriter {
     this.scratch32b = localCount + 2;
     out.len = 0;
     seg.len = 0;
+    this.usedSo = false;
     const local = ctx.localFuel && ctx.fuel;
-    if (local) this.reloadFuel(out);
+    // counts its own depth: checked and decremented before its entry charge, restored at its exit
+    const counts = ctx.depth && self >= 0 && ctx.calleeDepth?.[self] === 1;
+    // one exit after the result block (fuel stored back, depth restored): `return` branches there
+    const epilogue = local || counts;
+    if (counts) this.depthEnter(out, 0);
 
     const r = new ByteReader(bytes, body.codeStart, body.body.end);
     const end = body.body.end;
@@ -127,8 +152,12 @@ export class BodyRewriter {
     let dead = false;
     let depth = 0; // nesting of blocks inside the function body
     let deadDepth = 0;
+    let segDepth = 0; // nesting where the current segment starts (where its charge is placed)
     let copyFrom = r.pos; // start of original bytes not yet copied into `seg`
     let pendingSync = false; // the call closing this segment leaves the module: reload the copies after it
+    // the fuel local is loaded at the next segment's start (at entry, after a call), merged into its charge
+    let pendingReload = local;
+    let pendingLeave = false; // the call closing this segment was counted at its site: restore the depth after it
     // trace bookkeeping: offsets inside `seg` until the segment is placed
     const segStartIndex = trace ? trace.outOffsets.length : 0;
     let traceSegStart = segStartIndex;
@@ -153,13 +182,13 @@ export class BodyRewriter {
           seg.bytes(bytes, copyFrom, at);
           seg.byte(0x22).u32(this.scratch32); // local.tee n
           seg.bytes(bytes, at, r.pos);
-          this.tableGrowCharge();
+          this.tableGrowCharge(depth);
           copyFrom = r.pos;
         } else if (op === PREFIX_FC && FC_BULK.has(sub) && ctx.fuel) {
           // n (elements or bytes) is on top of the stack: refuse when it exceeds the fuel left,
           // charge it after the operator succeeded (a trapping bulk operator touched nothing).
           seg.bytes(bytes, copyFrom, at);
-          this.bulkCheck();
+          this.bulkCheck(depth);
           seg.bytes(bytes, at, r.pos);
           this.bulkCharge();
           copyFrom = r.pos;
@@ -194,45 +223,47 @@ export class BodyRewriter {
           const leaving = ctx.sync ?? ctx.importCalls;
           const sync = leaving !== null && (callee >= 0 ? callee < leaving.importedFuncs : leaving.indirect);
           const tail = op === RETURN_CALL || op === RETURN_CALL_INDIRECT;
+          if (tail) {
+            this.tailCallers.add(self);
+            if (callee >= 0) this.tailOrRefTargets.add(callee);
+          }
+          // counted here unless the callee counts itself (only direct, non-tail calls to such functions)
+          const here = ctx.depth && !(callee >= ctx.importedFuncs && ctx.calleeDepth?.[callee - ctx.importedFuncs] === 1);
           if (tail && sync) {
-            // a tail call out of the module becomes call + return: the caller's copy must be reloaded after it
+            // a tail call out of the module becomes call + return: the caller's copy must be reloaded after it.
+            // (A function with a tail call never counts its own depth; `counts` is only for the first pass.)
             seg.bytes(bytes, copyFrom, at);
-            if (ctx.depth) this.depthEnter();
+            if (ctx.depth) this.depthEnter(seg, depth);
             if (local) this.flushFuel(seg);
             this.syncOut(seg);
             seg.byte(op === RETURN_CALL ? CALL : CALL_INDIRECT).bytes(bytes, at + 1, r.pos);
             this.syncIn(seg);
             if (ctx.depth) this.depthLeave(seg);
-            seg.byte(RETURN);
+            if (counts) this.depthLeave(seg);
+            seg.byte(RETURN); // the fuel global is current (syncIn): not through the epilogue
             copyFrom = r.pos;
           } else if (tail && local) {
             seg.bytes(bytes, copyFrom, at);
             this.flushFuel(seg); // the callee replaces this frame and loads the fuel at its entry
             copyFrom = at;
-          } else if (!tail && (ctx.depth || sync || local)) {
+          } else if (!tail && (here || sync || local)) {
             seg.bytes(bytes, copyFrom, at);
-            if (ctx.depth) this.depthEnter();
+            if (here) this.depthEnter(seg, depth);
             if (local) this.flushFuel(seg);
             if (sync) this.syncOut(seg);
             copyFrom = at;
             pendingSync = sync;
+            pendingLeave = here;
           }
-        } else if (local && (op === RETURN || op === BR || op === BR_IF || op === BR_TABLE || (op === END && depth === 0))) {
-          // leaving the function: store the fuel back first
-          let leaves = op === RETURN || op === END;
-          if (op === BR || op === BR_IF) leaves = r.u32() === depth;
-          else if (op === BR_TABLE) {
-            const n = r.u32();
-            for (let i = 0; i <= n; i++) if (r.u32() === depth) leaves = true;
-          }
-          if (leaves) {
-            seg.bytes(bytes, copyFrom, at);
-            this.flushFuel(seg);
-            copyFrom = at;
-          }
+        } else if (op === RETURN && epilogue) {
+          // to the result block, whose end is followed by the epilogue
+          seg.bytes(bytes, copyFrom, at);
+          seg.byte(BR).u32(depth);
+          copyFrom = r.pos;
         } else if (op === REF_FUNC) {
           this.sawRefFunc = true;
           const f = r.u32();
+          this.tailOrRefTargets.add(f);
           const to = ctx.refRemap?.get(f);
           if (to !== undefined) {
             seg.bytes(bytes, copyFrom, at);
@@ -256,7 +287,9 @@ export class BodyRewriter {
       // The segment ends with this instruction: place its charge, then its code.
       seg.bytes(bytes, copyFrom, r.pos);
       copyFrom = r.pos;
-      if (!dead && ctx.fuel && cost > 0) this.charge(cost);
+      if (!dead && ctx.fuel && cost > 0) this.charge(cost, segDepth, pendingReload);
+      else if (pendingReload) this.reloadFuel(out);
+      pendingReload = false;
       if (trace) {
         const base = out.len;
         for (let i = traceSegStart; i < trace.outOffsets.length; i++) {
@@ -271,9 +304,10 @@ export class BodyRewriter {
 
       if (op === CALL || op === CALL_INDIRECT) {
         if (pendingSync) this.syncIn(out);
-        if (local) this.reloadFuel(out);
-        if (ctx.depth) this.depthLeave(out);
+        if (pendingLeave) this.depthLeave(out);
+        pendingReload = local; // merged into the next charge
         pendingSync = false;
+        pendingLeave = false;
       }
       if (op === END || op === ELSE) {
         if (dead && depth === deadDepth) dead = false;
@@ -282,30 +316,53 @@ export class BodyRewriter {
         dead = true;
         deadDepth = depth;
       }
+      segDepth = depth;
     }
     if (seg.len !== 0 || copyFrom !== end) r.fail('function body does not end with `end`', end);
 
+    // The trap blocks (see `trapIf`): the body, whose final `end` now closes the result block, is
+    // followed by `return` and the trap code that the checks branch to.
+    const wrapOof = ctx.fuel; // every function charges its entry, so it uses the out-of-fuel block
+    const wrapSo = this.usedSo;
+    let prefixLen = 0;
+    if (wrapOof || wrapSo) {
+      prefixLen = (wrapSo ? 2 : 0) + (wrapOof ? 2 : 0) + 1 + blockType.length;
+      if (local) this.flushFuel(out);
+      if (counts) this.depthLeave(out);
+      out.byte(RETURN);
+      if (wrapOof) this.trapCode(out, MeterFlag.outOfFuel);
+      if (wrapSo) this.trapCode(out, MeterFlag.stackOverflow);
+      out.byte(END);
+    }
+
     // locals: the originals, then the scratch locals (i64 for fuel, two i32 for depth and bulk sizes)
     const localsBytes = localsWithScratch(body);
-    dest.u32(localsBytes.length + out.len);
+    dest.u32(localsBytes.length + prefixLen + out.len);
     const bodyStart = dest.len;
     dest.bytes(localsBytes);
+    if (prefixLen) {
+      if (wrapSo) dest.byte(BLOCK).byte(0x40);
+      if (wrapOof) dest.byte(BLOCK).byte(0x40);
+      dest.byte(BLOCK).bytes(blockType);
+    }
     dest.bytes(out.buf, 0, out.len);
-    if (trace) for (let i = segStartIndex; i < trace.outOffsets.length; i++) trace.outOffsets[i]! += localsBytes.length;
+    const shift = localsBytes.length + prefixLen;
+    if (trace) for (let i = segStartIndex; i < trace.outOffsets.length; i++) trace.outOffsets[i]! += shift;
     return bodyStart;
   }
 
-  /** fuel -= cost; trap (flagged out of fuel) when it went negative. */
-  private charge(cost: number): void {
+  /** fuel -= cost; trap (flagged out of fuel) when it went negative. `at`: the nesting where it is placed. */
+  private charge(cost: number, at: number, reload = false): void {
     const { out, ctx } = this;
     if (ctx.localFuel) {
-      out.byte(0x20).u32(this.scratch64); // local.get fuel
+      if (reload) out.byte(GLOBAL_GET).u32(ctx.gFuel); // right after a call: the fuel the callee left
+      else out.byte(0x20).u32(this.scratch64); // local.get fuel
       out.byte(0x42).s32(cost);
       out.byte(0x7d); // i64.sub
       out.byte(0x22).u32(this.scratch64); // local.tee fuel
       out.byte(0x42).byte(0);
       out.byte(0x53); // i64.lt_s
-      this.trapIf(out, MeterFlag.outOfFuel);
+      this.trapIf(out, MeterFlag.outOfFuel, at);
       return;
     }
     out.byte(GLOBAL_GET).u32(ctx.gFuel);
@@ -316,33 +373,59 @@ export class BodyRewriter {
     out.byte(0x20).u32(this.scratch64); // local.get
     out.byte(0x42).byte(0); // i64.const 0
     out.byte(0x53); // i64.lt_s
-    this.trapIf(out, MeterFlag.outOfFuel);
+    this.trapIf(out, MeterFlag.outOfFuel, at);
   }
 
-  /** `if` (condition on the stack) set `flag` and trap. */
-  private trapIf(w: ByteWriter, flag: number): void {
+  /**
+   * When the condition on the stack holds: set `flag` and trap, by a branch to the function's trap
+   * block for that flag. `at` is the nesting (blocks open inside the original body) where the check
+   * is placed. The rewritten body is
+   *
+   *     block $so          ;; only when the function checks the call depth
+   *       block $oof       ;; whenever fuel is charged
+   *         block (result …)   ;; the function's results
+   *           <original body>  ;; its final `end` closes this block
+   *         return
+   *       end  <flags |= outOfFuel; unreachable>
+   *     end  <flags |= stackOverflow; unreachable>
+   *
+   * so from nesting `at` the result block is `at`, `$oof` is `at + 1`, `$so` is `at + 1` or `at + 2`.
+   * A branch to the function's own label now targets the result block, followed by `return`: the same.
+   */
+  private trapIf(w: ByteWriter, flag: number, at: number): void {
+    let label = at + 1;
+    if (flag === MeterFlag.stackOverflow) {
+      this.usedSo = true;
+      if (this.ctx.fuel) label++;
+    }
+    w.byte(BR_IF).u32(label);
+  }
+
+  /** The code a trap block's `end` is followed by: close it, set `flag`, trap. */
+  private trapCode(w: ByteWriter, flag: number): void {
     const { ctx } = this;
-    w.byte(IF).byte(0x40);
+    w.byte(END);
     w.byte(GLOBAL_GET).u32(ctx.gFlags);
     w.byte(0x41).s32(flag); // i32.const
     w.byte(0x72); // i32.or
     w.byte(GLOBAL_SET).u32(ctx.gFlags);
     w.byte(UNREACHABLE);
-    w.byte(END);
   }
 
-  /** Before a call: depth -= 1, trap (flagged stack overflow) when no depth was left. */
-  private depthEnter(): void {
-    const { seg, ctx } = this;
-    seg.byte(GLOBAL_GET).u32(ctx.gDepth);
-    seg.byte(0x41).byte(1); // i32.const 1
-    seg.byte(0x6b); // i32.sub
-    seg.byte(0x22).u32(this.scratch32); // local.tee
-    seg.byte(GLOBAL_SET).u32(ctx.gDepth);
-    seg.byte(0x20).u32(this.scratch32);
-    seg.byte(0x41).byte(0);
-    seg.byte(0x48); // i32.lt_s
-    this.trapIf(seg, MeterFlag.stackOverflow);
+  /**
+   * Before a call (or at the entry of a function that counts itself): trap (flagged stack overflow)
+   * when no depth is left, else depth -= 1.
+   */
+  private depthEnter(w: ByteWriter, at: number): void {
+    const { ctx } = this;
+    w.byte(GLOBAL_GET).u32(ctx.gDepth);
+    w.byte(0x41).byte(1); // i32.const 1
+    w.byte(0x48); // i32.lt_s
+    this.trapIf(w, MeterFlag.stackOverflow, at);
+    w.byte(GLOBAL_GET).u32(ctx.gDepth);
+    w.byte(0x41).byte(1);
+    w.byte(0x6b); // i32.sub
+    w.byte(GLOBAL_SET).u32(ctx.gDepth);
   }
 
   /** After a call returned: depth += 1. */
@@ -389,19 +472,19 @@ export class BodyRewriter {
   }
 
   /** n on the stack: trap (out of fuel) when n exceeds the fuel left; keeps n in the i32 scratch. */
-  private bulkCheck(): void {
+  private bulkCheck(at: number): void {
     const { seg, ctx } = this;
     seg.byte(0x22).u32(this.scratch32); // local.tee n
     seg.byte(0xad); // i64.extend_i32_u
     if (ctx.localFuel) seg.byte(0x20).u32(this.scratch64);
     else seg.byte(GLOBAL_GET).u32(ctx.gFuel);
     seg.byte(0x55); // i64.gt_s
-    this.trapIf(seg, MeterFlag.outOfFuel);
+    this.trapIf(seg, MeterFlag.outOfFuel, at);
     seg.byte(0x20).u32(this.scratch32); // local.get n
   }
 
   /** After `table.grow` (result on the stack, n in scratch32): unless it returned -1, fuel -= n, trapping below 0. */
-  private tableGrowCharge(): void {
+  private tableGrowCharge(at: number): void {
     const { seg, ctx } = this;
     seg.byte(0x22).u32(this.scratch32b); // local.tee result
     seg.byte(0x41).s32(-1).byte(0x47); // i32.const -1; i32.ne
@@ -410,7 +493,7 @@ export class BodyRewriter {
     if (ctx.localFuel) seg.byte(0x20).u32(this.scratch64);
     else seg.byte(GLOBAL_GET).u32(ctx.gFuel);
     seg.byte(0x42).byte(0).byte(0x53); // i64.const 0; i64.lt_s
-    this.trapIf(seg, MeterFlag.outOfFuel);
+    this.trapIf(seg, MeterFlag.outOfFuel, at + 1); // inside the `if`
     seg.byte(END);
     seg.byte(0x20).u32(this.scratch32b);
   }

@@ -33,7 +33,7 @@ import {
   writeLimits,
 } from './writer.js';
 import { readOpcode, skipImmediates } from './instructions.js';
-import { BodyRewriter, type BodyContext, type BodyTrace } from './instrument-body.js';
+import { BodyRewriter, VOID_BLOCK, type BodyContext, type BodyTrace } from './instrument-body.js';
 
 export interface InstrumentOptions {
   /** Charge fuel (default true). */
@@ -85,7 +85,7 @@ export interface Instrumented {
 }
 
 /** Version of the rewriting scheme: part of every cache key of instrumented code. */
-export const INSTRUMENTATION_VERSION = 5;
+export const INSTRUMENTATION_VERSION = 6;
 
 export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): Uint8Array {
   return instrumentModule(readModule(bytes), options).bytes;
@@ -111,6 +111,8 @@ interface Plan {
   /** Standalone mode: the appended `__meter_reset` function and its type. */
   resetFunc: number;
   resetType: number;
+  /** By type index of a defined function: the encoded block type of its body's result block (trap blocks). */
+  blockTypes: Uint8Array[];
 }
 
 const isRef = (v: number) => v === ValType.funcref || v === ValType.externref;
@@ -125,6 +127,70 @@ function referencesEscape(m: WasmModule): boolean {
   const sigs = [...m.imports.flatMap((i) => (i.kind === 'func' ? [m.types[i.typeIndex]] : [])), ...m.exports.flatMap((e) => (e.kind === 'func' ? [funcTypeOf(m, e.index)] : []))];
   return sigs.some((t) => t && [...t.params, ...t.results].some(isRef));
 }
+
+/**
+ * Which defined functions count their own call depth (instrument-body.ts, `BodyContext.calleeDepth`):
+ * a direct `call` of one costs nothing at the call site; the callee checks and decrements the depth
+ * at entry and restores it at its exit. The limit stays the same (every wasm-to-wasm and wasm-to-host
+ * call counts once, a call from the embedder not at all) only where every way into the function is a
+ * direct `call` from this module or an entry wrapper (which offsets the count, see `wrapperBody`).
+ * So not: functions in element segments or global initialisers (reached by `call_indirect`, counted
+ * at its site), the start function (run by the embedder without a wrapper in standalone mode),
+ * targets of `ref.func` in code, and anything taking part in tail calls (callers and direct targets:
+ * a tail call replaces the frame that would restore the depth). `seen` is what the code shows (the
+ * rewriter collects it; `scanCode` when there is no rewriting pass).
+ */
+function calleeCountsDepth(m: WasmModule, seen: { tailCallers: Set<number>; tailOrRefTargets: Set<number> } | null): Uint8Array {
+  const imported = countImports(m, 'func');
+  const p = new Uint8Array(m.code.length).fill(1);
+  const no = (f: number) => {
+    if (f >= imported && f - imported < p.length) p[f - imported] = 0;
+  };
+  const scan = (r: Range) => {
+    const reader = new ByteReader(m.bytes, r.start, r.end);
+    while (reader.pos < r.end) {
+      const { op, kind } = readOpcode(reader);
+      if (op === 0xd2) no(reader.u32());
+      else skipImmediates(reader, kind);
+    }
+  };
+  for (const e of m.elements) {
+    e.funcIndices?.forEach(no);
+    e.exprs?.forEach(scan);
+  }
+  for (const g of m.globals) scan(g.init);
+  if (m.start !== null) no(m.start);
+  if (seen) {
+    for (const d of seen.tailCallers) if (d >= 0 && d < p.length) p[d] = 0;
+    seen.tailOrRefTargets.forEach(no);
+  }
+  return p;
+}
+
+/** What the bodies show for `calleeCountsDepth`: defined functions with tail calls, targets of tail calls and `ref.func`. */
+function scanCode(m: WasmModule): { tailCallers: Set<number>; tailOrRefTargets: Set<number> } {
+  const tailCallers = new Set<number>();
+  const tailOrRefTargets = new Set<number>();
+  for (let i = 0; i < m.code.length; i++) {
+    const b = m.code[i]!;
+    const r = new ByteReader(m.bytes, b.codeStart, b.body.end);
+    while (r.pos < b.body.end) {
+      const { op, kind } = readOpcode(r);
+      if (op === 0x12) {
+        tailCallers.add(i);
+        tailOrRefTargets.add(r.u32());
+      } else if (op === 0xd2) tailOrRefTargets.add(r.u32());
+      else {
+        if (op === 0x13) tailCallers.add(i);
+        skipImmediates(r, kind);
+      }
+    }
+  }
+  return { tailCallers, tailOrRefTargets };
+}
+
+/** The final `calleeDepth` of a module, once known (from its instrumentation or a scan). */
+const calleeDepthOf = new WeakMap<WasmModule, Uint8Array>();
 
 /** Function indices a module can take a reference to (elements, exports, global initialisers). */
 function referencedFunctions(m: WasmModule): Set<number> {
@@ -196,6 +262,27 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
       wrapperOf.set(f, nextFunc++);
     }
   }
+  // The result block that wraps each body (instrument-body.ts, trap blocks) has the function's
+  // results and no parameters: the shorthand for none or one, else a type index ([] -> results).
+  const blockTypes: Uint8Array[] = [];
+  if ((o.fuel ?? true) || (o.depth ?? true)) {
+    for (const ti of m.functions) {
+      if (blockTypes[ti]) continue;
+      const t = m.types[ti];
+      if (!t) continue; // reported when the body is rewritten
+      if (t.results.length === 0) blockTypes[ti] = VOID_BLOCK;
+      else if (t.results.length === 1) blockTypes[ti] = Uint8Array.of(t.results[0]!);
+      else {
+        const sig: FuncType = { params: [], results: t.results };
+        let bt = t.params.length === 0 ? ti : types.findIndex((u) => sameFuncType(u, sig));
+        if (bt < 0) {
+          bt = types.push(sig) - 1;
+          newTypes = true;
+        }
+        blockTypes[ti] = new ByteWriter(5).s32(bt).finish();
+      }
+    }
+  }
   let resetFunc = -1;
   let resetType = -1;
   if (standalone) {
@@ -210,6 +297,7 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
   return {
     resetFunc,
     resetType,
+    blockTypes,
     ctx: {
       bytes: m.bytes,
       fuel: o.fuel ?? true,
@@ -227,6 +315,8 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
       localFuel: o.localFuel ?? false,
       spGuard: sharedStack ? { sp: importedGlobals + SHARED_STACK_SHIFT, floor: importedGlobals + SHARED_STACK_SHIFT - 1 } : null,
       guardWrites: o.stackGuard ?? true,
+      calleeDepth: (o.depth ?? true) ? calleeCountsDepth(m, null) : null,
+      importedFuncs,
     },
     growFunc,
     growType,
@@ -370,13 +460,29 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   // code
   const code = new ByteWriter(bytes.length + 1024);
   const count = m.code.length + appendedTypes.length;
-  code.u32(count);
   const bodyStarts = new Uint32Array(count);
-  const rewriter = new BodyRewriter(ctx);
-  for (let i = 0; i < m.code.length; i++) {
-    const type = m.types[m.functions[i]!];
-    if (!type) throw new Error(`function ${importedFuncs + i} has an unknown type`);
-    bodyStarts[i] = rewriter.rewrite(m.code[i]!, type.params.length, code);
+  let rewriter = new BodyRewriter(ctx);
+  const rewriteAll = () => {
+    code.len = 0;
+    code.u32(count);
+    for (let i = 0; i < m.code.length; i++) {
+      const type = m.types[m.functions[i]!];
+      if (!type) throw new Error(`function ${importedFuncs + i} has an unknown type`);
+      bodyStarts[i] = rewriter.rewrite(m.code[i]!, type.params.length, code, undefined, p.blockTypes[m.functions[i]!], i);
+    }
+  };
+  rewriteAll();
+  if (ctx.calleeDepth) {
+    // the first pass assumed no tail calls and no `ref.func` in code; when it saw some that concern
+    // functions counting their own depth, rewrite again without those (rare: the result is the same
+    // as `calleeCountsDepth` with a scan of the code, which `traceFunction` uses)
+    const final = calleeCountsDepth(m, rewriter);
+    if (final.some((v, i) => v !== ctx.calleeDepth![i])) {
+      ctx.calleeDepth = final;
+      rewriter = new BodyRewriter(ctx);
+      rewriteAll();
+    }
+    calleeDepthOf.set(m, ctx.calleeDepth);
   }
   let k = m.code.length;
   const append = (body: Uint8Array) => {
@@ -426,16 +532,26 @@ function typeIndexOf(m: WasmModule, f: number): number {
  */
 function wrapperBody(f: number, params: number, ctx: BodyContext): Uint8Array {
   const s = ctx.sync!;
-  const w = new ByteWriter(32 + params * 2);
+  const w = new ByteWriter(40 + params * 2);
+  // a function counting its own depth: one more for it here, so an entry from outside costs no depth
+  const offset = countsItself(ctx, f);
   w.u32(0); // no locals
   w.byte(0x23).u32(s.fuel).byte(0x24).u32(ctx.gFuel);
-  w.byte(0x23).u32(s.depth).byte(0x24).u32(ctx.gDepth);
+  w.byte(0x23).u32(s.depth);
+  if (offset) w.byte(0x41).byte(1).byte(0x6a); // i32.const 1; i32.add
+  w.byte(0x24).u32(ctx.gDepth);
   for (let i = 0; i < params; i++) w.byte(0x20).u32(i);
   w.byte(0x10).u32(f);
   w.byte(0x23).u32(ctx.gFuel).byte(0x24).u32(s.fuel);
-  w.byte(0x23).u32(ctx.gDepth).byte(0x24).u32(s.depth);
+  w.byte(0x23).u32(ctx.gDepth);
+  if (offset) w.byte(0x41).byte(1).byte(0x6b); // i32.const 1; i32.sub
+  w.byte(0x24).u32(s.depth);
   w.byte(0x0b);
   return w.finish();
+}
+
+function countsItself(ctx: BodyContext, f: number): boolean {
+  return ctx.calleeDepth !== null && f >= ctx.importedFuncs && ctx.calleeDepth[f - ctx.importedFuncs] === 1;
 }
 
 /**
@@ -451,8 +567,11 @@ function standaloneWrapperBody(f: number, params: number, maxDepth: number, ctx:
   w.byte(0x41).s32(maxDepth).byte(0x24).u32(ctx.gDepth);
   w.byte(0x41).s32(0).byte(0x24).u32(ctx.gFlags);
   w.byte(0x0b);
+  const offset = countsItself(ctx, f); // as in wrapperBody
+  if (offset) w.byte(0x23).u32(ctx.gDepth).byte(0x41).byte(1).byte(0x6a).byte(0x24).u32(ctx.gDepth);
   for (let i = 0; i < params; i++) w.byte(0x20).u32(i);
   w.byte(0x10).u32(f);
+  if (offset) w.byte(0x23).u32(ctx.gDepth).byte(0x41).byte(1).byte(0x6b).byte(0x24).u32(ctx.gDepth);
   w.byte(0x0b);
   return w.finish();
 }
@@ -471,9 +590,14 @@ function resetBody(maxDepth: number, ctx: BodyContext): Uint8Array {
 /** Re-runs the body rewriter for one defined function, recording where each instruction went. */
 export function traceFunction(m: WasmModule, definedIndex: number, o: InstrumentOptions = {}): BodyTrace {
   const p = plan(m, o);
+  if (p.ctx.calleeDepth) {
+    let final = calleeDepthOf.get(m);
+    if (!final) calleeDepthOf.set(m, (final = calleeCountsDepth(m, scanCode(m))));
+    p.ctx.calleeDepth = final;
+  }
   const trace: BodyTrace = { outOffsets: [], costThrough: [], segmentCost: [] };
   const type = m.types[m.functions[definedIndex]!]!;
-  new BodyRewriter(p.ctx).rewrite(m.code[definedIndex]!, type.params.length, new ByteWriter(), trace);
+  new BodyRewriter(p.ctx).rewrite(m.code[definedIndex]!, type.params.length, new ByteWriter(), trace, p.blockTypes[m.functions[definedIndex]!], definedIndex);
   return trace;
 }
 
