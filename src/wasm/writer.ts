@@ -23,17 +23,21 @@ import {
 const ORDER: Record<number, number> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12 };
 
 /**
- * Assembles `m` with some known sections replaced (or added, when `m` had none) by new payloads.
- * Custom sections keep their place after the known section they followed.
+ * Assembles `m` with some known sections replaced (or added, when `m` had none) by new payloads, and
+ * `trailer` (a custom section's payload, its name included) appended at the end. Custom sections keep
+ * their place after the known section they followed. The pieces are gathered first and copied once
+ * into a buffer of the exact size: instrumented modules run to tens of megabytes.
  */
-export function assemble(m: WasmModule, replacements: ReadonlyMap<number, Uint8Array> = new Map()): Uint8Array {
-  const w = new ByteWriter(m.bytes.length + 1024);
-  w.bytes(m.bytes, 0, 8);
+export function assemble(m: WasmModule, replacements: ReadonlyMap<number, Uint8Array> = new Map(), trailer?: Uint8Array): Uint8Array {
+  const pieces: Uint8Array[] = [m.bytes.subarray(0, 8)];
+  const section = (id: number, payload: Uint8Array) => {
+    pieces.push(new ByteWriter(6).byte(id).u32(payload.length).finish(), payload);
+  };
   const pending = new Map(replacements);
   const flushBefore = (rank: number) => {
     for (const [id, payload] of [...pending].sort((a, b) => ORDER[a[0]]! - ORDER[b[0]]!)) {
       if (ORDER[id]! >= rank) break;
-      writeSection(w, id, payload);
+      section(id, payload);
       pending.delete(id);
     }
   };
@@ -41,14 +45,23 @@ export function assemble(m: WasmModule, replacements: ReadonlyMap<number, Uint8A
     if (s.id !== SectionId.custom) flushBefore(ORDER[s.id]!);
     const replacement = pending.get(s.id);
     if (s.id !== SectionId.custom && replacement) {
-      writeSection(w, s.id, replacement);
+      section(s.id, replacement);
       pending.delete(s.id);
     } else {
-      w.bytes(m.bytes, s.headerStart, s.end);
+      pieces.push(m.bytes.subarray(s.headerStart, s.end));
     }
   }
   flushBefore(Infinity);
-  return w.finish();
+  if (trailer) section(SectionId.custom, trailer);
+  let size = 0;
+  for (const piece of pieces) size += piece.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
 }
 
 export function writeSection(w: ByteWriter, id: number, payload: Uint8Array): void {
