@@ -25,6 +25,14 @@ import { ArtifactStore } from './store/artifact-store.js';
 import { ModuleStore } from './store/module-store.js';
 import { PreparedCache } from './store/prepared-cache.js';
 
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's worker pool (tests and operators' drills reach it here, e.g. `killWorker`). */
+    executionPool: ExecutionPool;
+  }
+}
+
 export interface AppOptions {
   /** pino options, or false for no logs (tests). */
   logger?: boolean | object;
@@ -56,7 +64,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   const prepared = new PreparedCache<PreparedModule>(config.store.preparedBudgetBytes);
   const artifacts = config.store.dir !== null && config.store.persistPrepared ? new ArtifactStore(config.store.dir, app.log) : null;
   const resolver = new ModuleResolver(store, prepared, engine.instrument, config.policy, artifacts);
-  const pool = new ExecutionPool({ workers: workerCount(config), maxQueue: config.maxQueue, engine, moduleCacheBytes: config.store.preparedBudgetBytes });
+  const pool = new ExecutionPool({
+    workers: workerCount(config),
+    maxQueue: config.maxQueue,
+    engine,
+    moduleCacheBytes: config.store.preparedBudgetBytes,
+    onError: (err) => app.log.error({ err }, 'worker pool: an error outside any execution (the pool recovers: a failed worker is replaced)'),
+  });
+  app.decorate('executionPool', pool);
   const metrics = createMetrics({
     queueSize: () => pool.queueSize,
     utilization: () => pool.utilization,
@@ -64,6 +79,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     store: () => store.stats(),
     prepared: () => ({ hits: prepared.hits, misses: prepared.misses, size: prepared.size }),
     artifacts: () => artifacts?.stats() ?? null,
+    poolFaults: () => ({ lostWorkers: pool.lostWorkers, poolErrors: pool.poolErrors }),
   });
 
   // bodies are JSON (POST /execute) or raw wasm (PUT /modules): anything else is a 415 naming what the route accepts

@@ -1,6 +1,7 @@
 /** Request errors → HTTP status and the `{ error: { kind, message } }` body (docs/API.md, Errors). */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RequestError } from '../engine/errors.js';
+import { WorkerLostError } from '../pool/pool.js';
 
 export type ErrorKind =
   | 'bad_request'
@@ -10,6 +11,7 @@ export type ErrorKind =
   | 'link_error'
   | 'policy_violation'
   | 'overloaded'
+  | 'worker_lost'
   | 'unsupported_media_type'
   | 'internal';
 
@@ -102,7 +104,11 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
   let e: HttpError;
   if (err instanceof HttpError) e = err;
   else if (err instanceof RequestError) e = fromRequestError(err);
-  else {
+  else if (err instanceof WorkerLostError) {
+    // not an outcome of the execution (it did not finish) and not retried here: it may have called the peer
+    req.log.warn({ err: err.message }, 'worker lost under an execution');
+    e = new HttpError(503, 'worker_lost', `${err.message}: retry the request`, 1);
+  } else {
     const fe = err as FastifyError;
     if (fe.validation) e = new HttpError(400, 'bad_request', fe.message);
     else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

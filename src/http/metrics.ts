@@ -10,6 +10,7 @@ export interface MetricSources {
   prepared(): { hits: number; misses: number; size: number };
   /** null when prepared modules are not persisted. */
   artifacts(): ArtifactStats | null;
+  poolFaults(): { lostWorkers: number; poolErrors: number };
 }
 
 export function createMetrics(src: MetricSources) {
@@ -79,6 +80,17 @@ export function createMetrics(src: MetricSources) {
       this.set({ result: 'written' }, a.written);
       this.set({ result: 'corrupt' }, a.corrupt);
       this.set({ result: 'write_error' }, a.writeErrors);
+    },
+  });
+  new Gauge({
+    name: 'wasm_pool_faults',
+    help: 'Since start: workers lost under an execution (answered 503 worker_lost), and pool errors outside any execution (logged)',
+    labelNames: ['fault'] as const,
+    registers: [registry],
+    collect() {
+      const f = src.poolFaults();
+      this.set({ fault: 'worker_lost' }, f.lostWorkers);
+      this.set({ fault: 'pool_error' }, f.poolErrors);
     },
   });
   return { registry, executions, rejected, fuel, duration };

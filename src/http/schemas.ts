@@ -214,6 +214,7 @@ export const ErrorKind = Type.Union(
     'link_error',
     'policy_violation',
     'overloaded',
+    'worker_lost',
     'unsupported_media_type',
     'internal',
   ].map((k) => Type.Literal(k)),
@@ -265,6 +266,11 @@ export const ERROR_EXAMPLES = {
   policyViolation: { kind: 'policy_violation', message: 'a table starts with 100001 elements, more than the limit of 100000' },
   internal: { kind: 'internal', message: 'internal error (logged with this request id)' },
   overloaded: { kind: 'overloaded', message: 'all 2 workers are busy and 64 executions are waiting: retry later' },
+  workerLost: {
+    kind: 'worker_lost',
+    summary: 'the worker thread running the execution stopped before it finished',
+    message: 'the worker running this execution stopped (worker exited with code: 1); the pool has replaced it: retry the request',
+  },
 } satisfies Record<string, ErrorExample>;
 
 /** POST /execute/batch: up to `maxBatch` calls, each a POST /execute body. */

@@ -13,6 +13,15 @@ import { type BatchTask, type ExecuteTask, type TaskResult, type WireInput, type
 
 export class QueueFullError extends Error {}
 export class TimeoutError extends Error {}
+/** The worker running the task stopped (terminated from outside, out of memory, crashed): the task did not finish. */
+export class WorkerLostError extends Error {}
+
+/** Piscina's errors for a task whose thread went away (its own termination, an exit, a thread out of memory). */
+function isWorkerLoss(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  return code === 'ERR_WORKER_OUT_OF_MEMORY' || e.message === 'Terminating worker thread' || /^worker exited with code/.test(e.message);
+}
 
 export interface PoolOptions {
   workers: number;
@@ -22,6 +31,11 @@ export interface PoolOptions {
   stackSizeMb?: number;
   /** Estimated bytes of compiled modules each worker keeps (default 512 MiB). */
   moduleCacheBytes?: number;
+  /**
+   * Errors of the pool that belong to no task (a worker failing while idle, a late answer for a task
+   * already given up): Piscina emits them as 'error' events, which would end the process unheard.
+   */
+  onError?: (err: Error) => void;
 }
 
 /** The compiled worker: next to this file in dist/, or dist/pool/worker.js when running from src/ (tests). */
@@ -41,6 +55,9 @@ export class ExecutionPool {
   /** Set while the workers are pinged after one was stopped, until its replacement answers. */
   private replacing: Promise<void> | null = null;
   private active = 0;
+  /** Workers lost under a task, and pool errors outside any task, since start. */
+  lostWorkers = 0;
+  poolErrors = 0;
   readonly size: number;
   private readonly maxQueue: number;
 
@@ -57,6 +74,10 @@ export class ExecutionPool {
       concurrentTasksPerWorker: 1,
       workerData: data,
       resourceLimits: { stackSizeMb: opts.stackSizeMb ?? 8 },
+    });
+    this.piscina.on('error', (err: Error) => {
+      this.poolErrors++;
+      opts.onError?.(err);
     });
   }
 
@@ -132,17 +153,32 @@ export class ExecutionPool {
       return answer.answer;
     } catch (e) {
       if (controller.signal.aborted) {
-        this.replacing ??= this.warmUp()
-          .catch(() => {})
-          .finally(() => (this.replacing = null));
+        this.awaitReplacement();
         throw new TimeoutError('timeout');
       }
       controller.abort(); // never leave a refused task queued to run for nobody
+      if (isWorkerLoss(e)) {
+        this.lostWorkers++;
+        this.awaitReplacement();
+        throw new WorkerLostError(`the worker running this execution stopped (${(e as Error).message}); the pool has replaced it`);
+      }
       throw e;
     } finally {
       clearTimeout(timer);
       this.active--;
     }
+  }
+
+  /** Later tasks wait until the stopped worker's replacement answers (its start-up is not their time). */
+  private awaitReplacement(): void {
+    this.replacing ??= this.warmUp()
+      .catch(() => {})
+      .finally(() => (this.replacing = null));
+  }
+
+  /** Stops one worker thread as a crash would (fault tests, and operators' drills); Piscina replaces it. */
+  async killWorker(index = 0): Promise<void> {
+    await this.piscina.threads[index]?.terminate();
   }
 
   /** The live workers a module must be held by to travel by key (none when the task goes whole). */

@@ -57,7 +57,7 @@ export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (a
           413: errorResponse('The body is over the body size limit', E.bodyTooLarge),
           415: errorResponse('The body is not application/json', E.executeMediaType),
           500: errorResponse('A bug: logged with the request id', E.internal),
-          503: errorResponse('Every worker busy and the queue full: retry after `Retry-After` seconds', E.overloaded),
+          503: errorResponse('Every worker busy and the queue full, or the worker running it stopped: retry after `Retry-After` seconds', E.overloaded, E.workerLost),
         },
       },
     },

@@ -1,0 +1,71 @@
+/**
+ * Faults in the worker pool: a worker thread stopped under a running execution (killed as a crash
+ * would) answers that request with 503 `worker_lost` and Retry-After, the pool replaces the worker,
+ * and the next request is exact; a batch likewise. Errors Piscina reports outside any task (a
+ * worker failing while idle, a late answer for a task given up) are logged and counted, never the
+ * end of the process.
+ */
+import t from 'tap';
+import { b64, example, execute, req, sha256, startApp, textOf, wat, withoutTimings } from '../support/http.js';
+
+const { app } = await startApp(t);
+const forever = await wat(`(module (func (export "main") (loop $l br $l)))`);
+const hello = example('hello');
+const normal = { contract: { hash: sha256(hello) }, input: b64('again') };
+const reference = withoutTimings((await execute(app, normal)).body);
+
+async function faults(): Promise<Record<string, number>> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^wasm_pool_faults\{fault="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+/** Kills the (only) worker once the execution is surely running on it. */
+async function killWhileRunning(): Promise<void> {
+  for (let i = 0; i < 200 && app.executionPool.utilization === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 100));
+  await app.executionPool.killWorker(0);
+}
+
+t.test('a worker killed under an execution: 503 worker_lost, then the next request is exact', async (t) => {
+  const running = execute(app, { contract: { wasm: b64(forever) }, limits: { fuel: 10_000_000_000, timeoutMs: 20_000 } });
+  await killWhileRunning();
+  const r = await running;
+  t.equal(r.status, 503);
+  t.equal(r.headers['retry-after'], '1');
+  t.equal(r.body.error.kind, 'worker_lost');
+  t.match(r.body.error.message, /the worker running this execution stopped \(worker exited with code: 1\); the pool has replaced it: retry the request/);
+  const next = await execute(app, normal);
+  t.equal(next.status, 200);
+  t.same(withoutTimings(next.body), reference, 'the replacement worker answers exactly');
+  t.equal(textOf(next.body.result.output), 'hello, again');
+  t.equal((await faults()).worker_lost, 1, 'counted');
+  t.equal(app.executionPool.threads, 1, 'the pool is whole again');
+});
+
+t.test('a batch whose worker is killed: 503 worker_lost for the batch, then batches are exact', async (t) => {
+  const running = req(app, {
+    method: 'POST',
+    url: '/execute/batch',
+    payload: { calls: [normal, { contract: { wasm: b64(forever) }, limits: { fuel: 10_000_000_000, timeoutMs: 20_000 } }] },
+  });
+  await killWhileRunning();
+  const r = await running;
+  t.equal(r.status, 503);
+  t.equal(r.body.error.kind, 'worker_lost');
+  const again = await req(app, { method: 'POST', url: '/execute/batch', payload: { calls: [normal, normal] } });
+  t.equal(again.status, 200);
+  t.same(again.body.results.map(withoutTimings), [reference, reference]);
+  t.equal((await faults()).worker_lost, 2);
+});
+
+t.test('an error event from the pool outside any execution is logged and counted, not fatal', async (t) => {
+  // what Piscina emits for a worker failing while idle, or for an answer to a task already given up
+  const piscina = (app.executionPool as unknown as { piscina: NodeJS.EventEmitter }).piscina;
+  piscina.emit('error', new Error('Unexpected message from Worker: { taskId: 7, result: {…} }'));
+  t.equal((await faults()).pool_error, 1);
+  const next = await execute(app, normal);
+  t.same(withoutTimings(next.body), reference, 'the service goes on');
+  t.equal((await req(app, { method: 'GET', url: '/ready' })).status, 200);
+});
