@@ -16,6 +16,7 @@ import { handleError, HttpError } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { formatSchemaErrors } from './http/validation.js';
 import { ModuleResolver } from './http/module-resolver.js';
+import { registerPressure } from './http/pressure.js';
 import { executeRoute } from './http/routes/execute.js';
 import { batchRoute } from './http/routes/batch.js';
 import { modulesRoute } from './http/routes/modules.js';
@@ -113,9 +114,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await store.init();
-  await app.register(executeRoute, { pool, resolver, metrics, limits: config.limits, callbackOrigins: config.iroha.callbackOrigins });
-  await app.register(batchRoute, { pool, resolver, metrics, limits: config.limits, callbackOrigins: config.iroha.callbackOrigins, maxBatch: config.maxBatch });
-  await app.register(modulesRoute, { store, resolver, maxModuleBytes: config.policy.maxModuleBytes });
+  // the work routes, refused while the process is under pressure (the ops routes always answer)
+  await app.register(async (work) => {
+    await registerPressure(work, config.overload);
+    await work.register(executeRoute, { pool, resolver, metrics, limits: config.limits, callbackOrigins: config.iroha.callbackOrigins });
+    await work.register(batchRoute, { pool, resolver, metrics, limits: config.limits, callbackOrigins: config.iroha.callbackOrigins, maxBatch: config.maxBatch });
+    await work.register(modulesRoute, { store, resolver, maxModuleBytes: config.policy.maxModuleBytes });
+  });
   await app.register(opsRoute, { pool, store, metrics });
 
   app.addHook('onReady', async () => {

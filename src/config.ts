@@ -53,7 +53,10 @@ export const ConfigSchema = Type.Object(
         maxLocals: Int(0, 'locals per function'),
         maxTableElements: Int(0, 'table size'),
         maxDataBytes: Int(0, 'bytes of data segments'),
-        deterministic: Type.Boolean({ description: 'refuse floats, threads and relaxed SIMD' }),
+        deterministic: Type.Boolean({ description: 'refuse threads and relaxed SIMD, and floats unless floats is "canonicalize"' }),
+        floats: Type.Union([Type.Literal('allow'), Type.Literal('canonicalize'), Type.Literal('refuse')], {
+          description: 'float operators: "allow", "canonicalize" (every NaN result is the canonical NaN: bit-identical on every CPU), "refuse"',
+        }),
       },
       { additionalProperties: false },
     ),
@@ -77,6 +80,23 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     seedExamples: Type.Boolean({ description: 'put the bundled example modules in the store at start' }),
+    overload: Type.Object(
+      {
+        maxEventLoopDelayMs: Int(0, 'event-loop delay above which work is refused with 503 overloaded (0 = off)'),
+        maxEventLoopUtilization: Type.Number({ minimum: 0, maximum: 1, description: 'event-loop utilisation above which work is refused (0 = off)' }),
+        maxHeapUsedBytes: Int(0, 'V8 heap in use above which work is refused (0 = off)'),
+        maxRssBytes: Int(0, 'resident memory above which work is refused (0 = off)'),
+        checkMemoryBudget: Type.Boolean({ description: 'refuse to start when the worst-case memory of this configuration exceeds the memory available' }),
+      },
+      { additionalProperties: false },
+    ),
+    auth: Type.Object(
+      {
+        token: Type.Union([Type.String({ minLength: 16 }), Type.Null()], { description: 'bearer token every request must carry (null = no authentication)' }),
+        metrics: Type.Union([Type.Literal('open'), Type.Literal('token')], { description: 'whether GET /metrics is open or needs the token' }),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -106,7 +126,13 @@ const ENV: Array<[string, string[], 'int' | 'string' | 'bool' | 'list']> = [
   ['TIMEOUT_MS_MAX', ['limits', 'max', 'timeoutMs'], 'int'],
   ['MAX_CALL_DEPTH', ['engine', 'maxCallDepth'], 'int'],
   ['DETERMINISTIC', ['policy', 'deterministic'], 'bool'],
+  ['POLICY_FLOATS', ['policy', 'floats'], 'string'],
   ['SEED_EXAMPLES', ['seedExamples'], 'bool'],
+  ['OVERLOAD_MAX_EVENT_LOOP_DELAY_MS', ['overload', 'maxEventLoopDelayMs'], 'int'],
+  ['OVERLOAD_MAX_RSS_BYTES', ['overload', 'maxRssBytes'], 'int'],
+  ['CHECK_MEMORY_BUDGET', ['overload', 'checkMemoryBudget'], 'bool'],
+  ['AUTH_TOKEN', ['auth', 'token'], 'string'],
+  ['METRICS_AUTH', ['auth', 'metrics'], 'string'],
   ['IROHA_CALLBACK_ORIGINS', ['iroha', 'callbackOrigins'], 'list'],
   ['IROHA_CALLBACK_TIMEOUT_MS', ['iroha', 'callbackTimeoutMs'], 'int'],
 ];

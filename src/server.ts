@@ -3,11 +3,13 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { checkMemoryBudget } from './memory-budget.js';
 
 async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig();
+    checkMemoryBudget(config);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);

@@ -37,3 +37,11 @@ t.test('CONFIG_FILE that does not exist, and a bad LOG_LEVEL', async (t) => {
   refusedCleanly(t, await runRefused(t, { ...SAFE, CONFIG_FILE: missing }), new RegExp(missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
   refusedCleanly(t, await runRefused(t, { ...SAFE, LOG_LEVEL: 'loud' }), /logLevel/);
 });
+
+t.test('a configuration whose worst-case memory exceeds the machine: refused, naming what to lower', async (t) => {
+  // 1,000 workers × the 256 MiB memory ceiling is far more than any test machine has
+  const r = await runRefused(t, { ...SAFE, WORKERS: '1000' });
+  refusedCleanly(t, r, /this configuration may need [\d,]+ MiB of memory/);
+  t.match(r.stderr, /1000 worker threads/, 'the breakdown');
+  t.match(r.stderr, /CHECK_MEMORY_BUDGET=false/, 'and how to turn the check off');
+});

@@ -1,0 +1,32 @@
+/**
+ * Refuses work (503 `overloaded`, Retry-After) while the process is under pressure: the event loop
+ * delayed or saturated, or the heap or resident memory above their thresholds (config `overload`,
+ * docs/OPERATIONS.md). Registered in the context of the work routes only, so `/health`, `/ready` and
+ * `/metrics` answer whatever the load: an orchestrator must see a busy process as alive.
+ */
+import underPressure from '@fastify/under-pressure';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import { HttpError } from './errors.js';
+
+const WHAT: Record<string, (v: number | undefined, c: Config['overload']) => string> = {
+  eventLoopDelay: (v, c) => `the event loop is ${Math.round(v ?? 0)} ms behind (limit ${c.maxEventLoopDelayMs} ms)`,
+  heapUsedBytes: (v, c) => `the heap holds ${v} bytes (limit ${c.maxHeapUsedBytes})`,
+  rssBytes: (v, c) => `the process holds ${v} bytes (limit ${c.maxRssBytes})`,
+  eventLoopUtilization: (v, c) => `the event loop is ${Math.round((v ?? 0) * 100)}% busy (limit ${Math.round(c.maxEventLoopUtilization * 100)}%)`,
+};
+
+export async function registerPressure(app: FastifyInstance, c: Config['overload']): Promise<void> {
+  if (!c.maxEventLoopDelayMs && !c.maxEventLoopUtilization && !c.maxHeapUsedBytes && !c.maxRssBytes) return;
+  await app.register(underPressure, {
+    ...(c.maxEventLoopDelayMs ? { maxEventLoopDelay: c.maxEventLoopDelayMs } : {}),
+    ...(c.maxEventLoopUtilization ? { maxEventLoopUtilization: c.maxEventLoopUtilization } : {}),
+    ...(c.maxHeapUsedBytes ? { maxHeapUsedBytes: c.maxHeapUsedBytes } : {}),
+    ...(c.maxRssBytes ? { maxRssBytes: c.maxRssBytes } : {}),
+    sampleInterval: 250,
+    pressureHandler: async (_req, _reply, type, value) => {
+      const why = WHAT[type]?.(value as number | undefined, c) ?? `the process is under pressure (${type})`;
+      throw new HttpError(503, 'overloaded', `${why}: retry later`, 1);
+    },
+  });
+}
