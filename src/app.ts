@@ -17,6 +17,7 @@ import { createMetrics } from './http/metrics.js';
 import { formatSchemaErrors } from './http/validation.js';
 import { ModuleResolver } from './http/module-resolver.js';
 import { registerPressure } from './http/pressure.js';
+import { registerAuth } from './http/auth.js';
 import { executeRoute } from './http/routes/execute.js';
 import { batchRoute } from './http/routes/batch.js';
 import { modulesRoute } from './http/routes/modules.js';
@@ -86,6 +87,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   // bodies are JSON (POST /execute) or raw wasm (PUT /modules): anything else is a 415 naming what the route accepts
   app.removeContentTypeParser('text/plain');
   app.setErrorHandler(handleError);
+  registerAuth(app, config.auth);
   app.setNotFoundHandler((req, reply) => {
     handleError(new HttpError(404, 'not_found', `no route ${req.method} ${req.url}`), req, reply);
   });

@@ -5,6 +5,7 @@ import { WorkerLostError } from '../pool/pool.js';
 
 export type ErrorKind =
   | 'bad_request'
+  | 'unauthorized'
   | 'not_found'
   | 'too_large'
   | 'invalid_module'

@@ -208,6 +208,7 @@ export const ExecuteResponse = Type.Object(
 export const ErrorKind = Type.Union(
   [
     'bad_request',
+    'unauthorized',
     'not_found',
     'too_large',
     'invalid_module',
@@ -266,6 +267,7 @@ export const ERROR_EXAMPLES = {
   policyViolation: { kind: 'policy_violation', message: 'a table starts with 100001 elements, more than the limit of 100000' },
   internal: { kind: 'internal', message: 'internal error (logged with this request id)' },
   overloaded: { kind: 'overloaded', message: 'all 2 workers are busy and 64 executions are waiting: retry later' },
+  unauthorized: { kind: 'unauthorized', message: 'this service needs `Authorization: Bearer <token>`' },
   workerLost: {
     kind: 'worker_lost',
     summary: 'the worker thread running the execution stopped before it finished',

@@ -212,6 +212,7 @@ function examplesOf(media: any): any[] {
 /** The error kinds each status stands for (docs/API.md, Errors). */
 const KINDS: Record<string, string[]> = {
   '400': ['bad_request'],
+  '401': ['unauthorized'],
   '404': ['not_found'],
   '413': ['too_large'],
   '415': ['unsupported_media_type'],

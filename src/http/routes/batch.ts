@@ -54,6 +54,7 @@ export const batchRoute: FastifyPluginAsyncTypebox<BatchRouteOptions> = async (a
         response: {
           200: ExecuteBatchResponse,
           400: errorResponse('Malformed batch: not 1 to maxBatch calls, or a call that does not match the POST /execute schema', E.badRequest),
+          401: errorResponse('No or a wrong bearer token (when auth.token is set)', E.unauthorized),
           413: errorResponse('The body is over the body size limit', E.bodyTooLarge),
           415: errorResponse('The body is not application/json', E.executeMediaType),
           500: errorResponse('A bug: logged with the request id', E.internal),

@@ -13,6 +13,7 @@ export interface ExecuteRouteOptions extends CallContext {
 
 const errors = {
   400: errorResponse('Malformed request: schema, base64, entrypoint, args, or limits above the ceilings', E.badRequest),
+  401: errorResponse('No or a wrong bearer token (when auth.token is set)', E.unauthorized),
   404: errorResponse('No stored module with that hash (contract or library)', E.notFound),
   413: errorResponse('An inline module over the module size limit, or a body over the body size limit', E.moduleTooLarge, E.bodyTooLarge),
   415: errorResponse('The body is not application/json', E.executeMediaType),

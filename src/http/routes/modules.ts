@@ -57,6 +57,7 @@ export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = asyn
           200: moduleInfoResponse('The module was already stored'),
           201: moduleInfoResponse('The module is new: stored'),
           400: errorResponse('An empty body', { kind: 'bad_request', message: 'the body is empty: send the module bytes' }),
+          401: errorResponse('No or a wrong bearer token (when auth.token is set)', E.unauthorized),
           413: errorResponse('A module over the module size limit (or a body over the body size limit)', E.putTooLarge),
           415: errorResponse('The body is not application/wasm (or application/octet-stream)', E.modulesMediaType),
           422: errorResponse('The module is invalid or breaks the policy', E.invalidModule, E.policyViolation),
@@ -86,6 +87,7 @@ export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = asyn
         response: {
           200: moduleInfoResponse('The stored module'),
           400: errorResponse('Not a sha256 hex', E.badHash),
+          401: errorResponse('No or a wrong bearer token (when auth.token is set)', E.unauthorized),
           404: errorResponse('No stored module with that hash', E.moduleNotFound),
         },
       },
