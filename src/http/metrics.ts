@@ -6,7 +6,7 @@ export interface MetricSources {
   queueSize(): number;
   utilization(): number;
   threads(): number;
-  store(): { memoryHits: number; diskHits: number; misses: number; memoryBytes: number };
+  store(): { memoryHits: number; diskHits: number; misses: number; memoryBytes: number; corrupt: number; diskErrors: number };
   prepared(): { hits: number; misses: number; size: number };
   /** null when prepared modules are not persisted. */
   artifacts(): ArtifactStats | null;
@@ -53,6 +53,17 @@ export function createMetrics(src: MetricSources) {
       this.set({ result: 'memory_hit' }, s.memoryHits);
       this.set({ result: 'disk_hit' }, s.diskHits);
       this.set({ result: 'miss' }, s.misses);
+    },
+  });
+  new Gauge({
+    name: 'wasm_store_faults',
+    help: 'Module store faults since start: files whose content did not match their hash (moved aside), disk reads and writes that failed (modules kept in memory)',
+    labelNames: ['fault'] as const,
+    registers: [registry],
+    collect() {
+      const s = src.store();
+      this.set({ fault: 'corrupt' }, s.corrupt);
+      this.set({ fault: 'disk_error' }, s.diskErrors);
     },
   });
   new Gauge({ name: 'wasm_store_memory_bytes', help: 'Bytes of modules held in memory', registers: [registry], collect() { this.set(src.store().memoryBytes); } });

@@ -16,6 +16,9 @@
  * inspection, never read again) and `get` returns null, as for an unknown module; putting the
  * bytes again restores it.
  *
+ * A disk that fails (full, read-only, I/O errors) fails no upload: the module is kept in memory, the
+ * fault counted (`stats().diskErrors`) and logged; a read that fails is answered as unknown.
+ *
  * Memory: an LRU with `maxSize` = `memoryBudgetBytes`, each entry sized by its byte length. A module
  * larger than the budget is not kept in memory (it is still written to disk); a budget of 0 disables
  * the memory tier. With `dir: null` the store is memory-only: a module evicted from the LRU is gone
@@ -59,6 +62,8 @@ export interface StoreStats {
   puts: number;
   /** Files found corrupt on disk and moved aside. */
   corrupt: number;
+  /** Reads and writes the disk failed (the module kept in memory; a read answered as unknown). */
+  diskErrors: number;
   /** Bytes currently held by the memory LRU. */
   memoryBytes: number;
   /** Modules currently held by the memory LRU. */
@@ -92,7 +97,7 @@ export class ModuleStore {
   /** In-flight puts and disk reads by hash, so concurrent callers share one file operation. */
   private readonly pendingPuts = new Map<string, Promise<{ hash: string; created: boolean }>>();
   private readonly pendingReads = new Map<string, Promise<Uint8Array | null>>();
-  private counters = { memoryHits: 0, diskHits: 0, misses: 0, puts: 0, corrupt: 0 };
+  private counters = { memoryHits: 0, diskHits: 0, misses: 0, puts: 0, corrupt: 0, diskErrors: 0 };
 
   constructor(opts: ModuleStoreOptions) {
     this.dir = opts.dir === null ? null : path.resolve(opts.dir);
@@ -155,12 +160,19 @@ export class ModuleStore {
     }
     const file = this.filePath(hash);
     let onDisk = false;
-    const existing = await this.readFileOrNull(file);
-    if (existing !== null) {
-      if (sha256(existing) === hash) onDisk = true;
-      else await this.quarantine(hash, file, existing.byteLength);
+    try {
+      const existing = await this.readFileOrNull(file);
+      if (existing !== null) {
+        if (sha256(existing) === hash) onDisk = true;
+        else await this.quarantine(hash, file, existing.byteLength);
+      }
+      if (!onDisk) await this.writeAtomic(hash, file, bytes);
+    } catch (err) {
+      // a disk that fails (full, read-only, I/O errors) must not fail the upload: the module is kept
+      // in memory and executions go on; the next start will not know it
+      this.counters.diskErrors++;
+      this.logger?.warn({ hash, file, err: err instanceof Error ? err.message : String(err) }, 'module store: the disk failed, the module is kept in memory only');
     }
-    if (!onDisk) await this.writeAtomic(hash, file, bytes);
     this.remember(hash, bytes);
     return { hash, created: !inMemory && !onDisk };
   }
@@ -246,7 +258,15 @@ export class ModuleStore {
 
   private async readVerified(hash: string): Promise<Uint8Array | null> {
     const file = this.filePath(hash);
-    const bytes = await this.readFileOrNull(file);
+    let bytes: Uint8Array | null;
+    try {
+      bytes = await this.readFileOrNull(file);
+    } catch (err) {
+      // unreadable (permissions, I/O errors): answered as unknown, counted and logged
+      this.counters.diskErrors++;
+      this.logger?.warn({ hash, file, err: err instanceof Error ? err.message : String(err) }, 'module store: the disk failed on a read');
+      return null;
+    }
     if (bytes === null) return null;
     if (sha256(bytes) !== hash) {
       await this.quarantine(hash, file, bytes.byteLength);
