@@ -25,6 +25,9 @@ export async function registerPressure(app: FastifyInstance, c: Config['overload
     ...(c.maxRssBytes ? { maxRssBytes: c.maxRssBytes } : {}),
     sampleInterval: 250,
     pressureHandler: async (_req, _reply, type, value) => {
+      // no delay sample in the last interval (the loop was busy throughout, e.g. starting up): the
+      // monitor reports Infinity; the request being handled shows the loop turns again, so let it in
+      if (type === 'eventLoopDelay' && !Number.isFinite(value)) return;
       const why = WHAT[type]?.(value as number | undefined, c) ?? `the process is under pressure (${type})`;
       throw new HttpError(503, 'overloaded', `${why}: retry later`, 1);
     },
