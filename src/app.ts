@@ -11,7 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Config, PROJECT_ROOT, workerCount } from './config.js';
 import type { EngineConfig } from './engine/execute.js';
-import type { PreparedModule } from './engine/prepare.js';
+import { settingsFor, type PreparedModule } from './engine/prepare.js';
 import { handleError, HttpError } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { formatSchemaErrors } from './http/validation.js';
@@ -44,7 +44,9 @@ export const API_VERSION = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'packag
 
 export function engineConfig(c: Config): EngineConfig {
   return {
-    instrument: { maxMemoryPages: Math.ceil(c.limits.max.memoryBytes / 65536), maxTableElements: c.policy.maxTableElements },
+    // the settings modules are prepared with under this policy (NaN canonicalization included), so the
+    // cache and artifact keys match what `prepare` makes
+    instrument: settingsFor({ maxMemoryPages: Math.ceil(c.limits.max.memoryBytes / 65536), maxTableElements: c.policy.maxTableElements }, c.policy),
     maxCallDepth: c.engine.maxCallDepth,
     output: c.engine.output,
     iroha: { callbackTimeoutMs: c.iroha.callbackTimeoutMs, maxCallbackResponseBytes: c.iroha.maxCallbackResponseBytes },

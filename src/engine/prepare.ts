@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { instrumentModule, INSTRUMENTATION_VERSION, ReservedNameError } from '../wasm/instrument.js';
 import { WasmFormatError } from '../wasm/leb.js';
 import { type FuncType, type KindName, type WasmModule, funcTypeOf } from '../wasm/module.js';
-import { type Policy, checkPolicy } from '../wasm/policy.js';
+import { type Policy, checkPolicy, floatsMode } from '../wasm/policy.js';
 import { readModule } from '../wasm/reader.js';
 import { type ModuleLayout, analyzeLayout } from '../wasm/layout.js';
 import { invalidModule, policyViolation } from './errors.js';
@@ -17,6 +17,11 @@ export interface InstrumentSettings {
   maxMemoryPages: number;
   /** Declared table maxima are lowered to this. */
   maxTableElements: number;
+  /**
+   * Every NaN result of float arithmetic becomes the canonical NaN (`policy.floats: "canonicalize"`,
+   * wasm/nan-canon.ts). `prepare` sets it from the policy (`settingsFor`); part of `settingsKey`.
+   */
+  canonicalizeNaN?: boolean;
 }
 
 export interface ImportInfo {
@@ -87,7 +92,17 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 export function settingsKey(s: InstrumentSettings, variant: Variant = 'plain'): string {
-  return `v${INSTRUMENTATION_VERSION}:m${s.maxMemoryPages}:t${s.maxTableElements}${variant === 'shared' ? ':shared' : ''}`;
+  return `v${INSTRUMENTATION_VERSION}:m${s.maxMemoryPages}:t${s.maxTableElements}${s.canonicalizeNaN ? ':nan' : ''}${variant === 'shared' ? ':shared' : ''}`;
+}
+
+/**
+ * The instrumentation settings a module checked against `policy` is prepared with: `canonicalizeNaN`
+ * on when the policy canonicalizes floats. (Callers that key caches by `settingsKey` before preparing
+ * should key them by these settings.)
+ */
+export function settingsFor(settings: InstrumentSettings, policy: Pick<Policy, 'deterministic' | 'floats'>): InstrumentSettings {
+  if (settings.canonicalizeNaN || floatsMode(policy) !== 'canonicalize') return settings;
+  return { ...settings, canonicalizeNaN: true };
 }
 
 /** The module's structure, or `invalid_module` naming what is wrong. */
@@ -142,7 +157,7 @@ export function prepareWithBytes(bytes: Uint8Array, settings: InstrumentSettings
   const { module, info } = inspect(bytes);
   const violation = checkPolicy(module, policy);
   if (violation) throw policyViolation(violation);
-  return compileVariant(module, info, toShared(bytes), settings, true, variant);
+  return compileVariant(module, info, toShared(bytes), settingsFor(settings, policy), true, variant);
 }
 
 /** The bytes in a SharedArrayBuffer, so that handing them to a worker copies nothing. */
@@ -188,6 +203,7 @@ export function variantOptions(p: Pick<PreparedModule, 'name' | 'settings' | 'lo
     localFuel: p.localFuel,
     // a module without a recognised stack pointer has nothing to import or guard
     sharedStack: p.variant === 'shared' && p.info.layout.stackPointer !== null,
+    ...(p.settings.canonicalizeNaN ? { canonicalizeNaN: true } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import type { FunctionBody } from './module.js';
 import { FC_BULK, INVALID, PREFIX_FC, SINGLE, prefixTable } from './opcodes.js';
 import { skipImmediates } from './instructions.js';
 import { type StackGuard, emitGuardedSet } from './stack-guard.js';
+import { NAN_SCRATCH_TYPES, type NanScratch, emitCanonicalize, nanKind } from './nan-canon.js';
 
 export interface BodyContext {
   bytes: Uint8Array;
@@ -61,6 +62,8 @@ export interface BodyContext {
   calleeDepth: Uint8Array | null;
   /** Imported functions (function indices below this are imports). */
   importedFuncs: number;
+  /** Replace NaN results of float arithmetic by the canonical NaN (nan-canon.ts); costs no fuel. */
+  canonicalizeNaN?: boolean;
 }
 
 /** Where each original instruction landed and what its segment charged (for exact fuel on traps). */
@@ -117,6 +120,9 @@ export class BodyRewriter {
   private scratch32b = 0;
   /** Whether the body being rewritten checks the call depth (and so needs the stack-overflow trap block). */
   private usedSo = false;
+  /** NaN canonicalization's scratch locals (f32, f64, v128), declared only when the body used them. */
+  private readonly nan: NanScratch = { f32: 0, f64: 0, v128: 0 };
+  private usedNan = false;
   /** What the rewritten bodies showed, for `calleeDepth` (instrument.ts): defined functions with a tail call, */
   readonly tailCallers = new Set<number>();
   /** the targets of direct tail calls and of `ref.func` in code. */
@@ -136,6 +142,11 @@ export class BodyRewriter {
     this.scratch64 = localCount;
     this.scratch32 = localCount + 1;
     this.scratch32b = localCount + 2;
+    this.nan.f32 = localCount + 3;
+    this.nan.f64 = localCount + 4;
+    this.nan.v128 = localCount + 5;
+    this.usedNan = false;
+    const canon = ctx.canonicalizeNaN === true;
     out.len = 0;
     seg.len = 0;
     this.usedSo = false;
@@ -191,6 +202,11 @@ export class BodyRewriter {
           this.bulkCheck(depth);
           seg.bytes(bytes, at, r.pos);
           this.bulkCharge();
+          copyFrom = r.pos;
+        } else if (canon && nanKind(op, sub)) {
+          seg.bytes(bytes, copyFrom, r.pos);
+          emitCanonicalize(seg, nanKind(op, sub), this.nan);
+          this.usedNan = true;
           copyFrom = r.pos;
         }
       } else {
@@ -272,6 +288,12 @@ export class BodyRewriter {
           }
         } else {
           skipImmediates(r, kind);
+          if (canon && nanKind(op)) {
+            seg.bytes(bytes, copyFrom, r.pos);
+            emitCanonicalize(seg, nanKind(op), this.nan);
+            this.usedNan = true;
+            copyFrom = r.pos;
+          }
         }
       }
 
@@ -336,7 +358,7 @@ export class BodyRewriter {
     }
 
     // locals: the originals, then the scratch locals (i64 for fuel, two i32 for depth and bulk sizes)
-    const localsBytes = localsWithScratch(body);
+    const localsBytes = localsWithScratch(body, this.usedNan);
     dest.u32(localsBytes.length + prefixLen + out.len);
     const bodyStart = dest.len;
     dest.bytes(localsBytes);
@@ -511,11 +533,12 @@ export class BodyRewriter {
   }
 }
 
-function localsWithScratch(body: FunctionBody): Uint8Array {
-  const w = new ByteWriter(16 + body.locals.length * 3);
-  w.u32(body.locals.length + 2);
+function localsWithScratch(body: FunctionBody, nan: boolean): Uint8Array {
+  const w = new ByteWriter(24 + body.locals.length * 3);
+  w.u32(body.locals.length + 2 + (nan ? NAN_SCRATCH_TYPES.length : 0));
   for (const l of body.locals) w.u32(l.count).byte(l.type);
   w.u32(1).byte(0x7e);
   w.u32(2).byte(0x7f);
+  if (nan) for (const t of NAN_SCRATCH_TYPES) w.u32(1).byte(t); // nan-canon.ts: f32, f64, v128
   return w.finish();
 }

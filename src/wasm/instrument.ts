@@ -71,6 +71,11 @@ export interface InstrumentOptions {
    * Not with `standalone`.
    */
   importMemory?: boolean;
+  /**
+   * Replace every NaN that float arithmetic produces by the canonical NaN (nan-canon.ts; the
+   * `policy.floats: "canonicalize"` setting). Costs no fuel. Default false.
+   */
+  canonicalizeNaN?: boolean;
 }
 
 export class ReservedNameError extends Error {}
@@ -317,6 +322,7 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
       guardWrites: o.stackGuard ?? true,
       calleeDepth: (o.depth ?? true) ? calleeCountsDepth(m, null) : null,
       importedFuncs,
+      canonicalizeNaN: o.canonicalizeNaN ?? false,
     },
     growFunc,
     growType,
@@ -435,6 +441,10 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     const exports = m.exports.map((e) =>
       e.kind === 'global' ? { ...e, index: shift(e.index) } : e.kind === 'func' ? { ...e, index: p.wrapperOf.get(e.index) ?? e.index } : e,
     );
+    // every name the instrumenter may export is refused, whether or not this module gets it: the
+    // engine looks them up (a module exporting `__meter_start` without a start would have it run)
+    const reserved = o.standalone ? Object.values(STANDALONE_EXPORTS) : Object.values(HOOK_EXPORTS);
+    for (const e of m.exports) if ((reserved as string[]).includes(e.name)) throw new ReservedNameError(`the export name \`${e.name}\` is reserved`);
     const add = (name: string, kind: 'func' | 'global' | 'memory' | 'table', index: number) => {
       if (exports.some((e) => e.name === name)) throw new ReservedNameError(`the export name \`${name}\` is reserved`);
       exports.push({ name, kind, index });

@@ -1,7 +1,12 @@
 /**
  * Static policy checks (a `policy_violation`, docs/API.md; the limits are `policy.*` in
- * docs/OPERATIONS.md): size and count limits, and an optional determinism policy that refuses float
- * operators, threads (shared memory, atomics) and relaxed SIMD.
+ * docs/OPERATIONS.md): size and count limits, an optional determinism policy that refuses float
+ * operators, threads (shared memory, atomics) and relaxed SIMD, and the float policy (`floats`):
+ * allow, canonicalize NaNs (done by the instrumenter, nan-canon.ts) or refuse.
+ *
+ * How the two combine (`floatsMode`): `floats` decides about floats, except that `deterministic: true`
+ * turns the default "allow" into "refuse"; "canonicalize" makes floats deterministic, so with it
+ * `deterministic: true` refuses only threads and relaxed SIMD.
  */
 import { ByteReader } from './leb.js';
 import { readOpcode, skipImmediates } from './instructions.js';
@@ -15,8 +20,23 @@ export interface Policy {
   maxLocals: number;
   maxTableElements: number;
   maxDataBytes: number;
-  /** Refuse float operators, threads and relaxed SIMD. */
+  /** Refuse threads and relaxed SIMD, and floats unless `floats` is "canonicalize". */
   deterministic: boolean;
+  /** Floats: "allow" (the default), "canonicalize" (every NaN result the canonical NaN) or "refuse". */
+  floats?: FloatsPolicy;
+}
+
+export type FloatsPolicy = 'allow' | 'canonicalize' | 'refuse';
+
+export const FLOATS_POLICIES: readonly FloatsPolicy[] = ['allow', 'canonicalize', 'refuse'];
+
+/**
+ * What happens to floats under a policy: `floats`, but "refuse" when it is "allow" (or unset) and
+ * `deterministic` is on. Under "canonicalize" the module must be instrumented with `canonicalizeNaN`.
+ */
+export function floatsMode(p: Pick<Policy, 'deterministic' | 'floats'>): FloatsPolicy {
+  const f = p.floats ?? 'allow';
+  return f === 'allow' && p.deterministic ? 'refuse' : f;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -27,6 +47,7 @@ export const DEFAULT_POLICY: Policy = {
   maxTableElements: 100_000,
   maxDataBytes: 16 * 1024 * 1024,
   deterministic: false,
+  floats: 'allow',
 };
 
 const FLOAT_VALTYPES = new Set([0x7d, 0x7c]);
@@ -50,27 +71,36 @@ export function checkPolicy(m: WasmModule, p: Policy): string | null {
   let data = 0;
   for (const d of m.data) data += d.init.end - d.init.start;
   if (data > p.maxDataBytes) return `data segments hold ${data} bytes, more than the limit of ${p.maxDataBytes}`;
-  if (p.deterministic) return checkDeterminism(m);
+  const floats = floatsMode(p) === 'refuse';
+  if (p.deterministic || floats) {
+    return checkDeterminism(m, p.deterministic, floats ? (p.floats === 'refuse' ? 'the float policy' : 'the determinism policy') : null);
+  }
   return null;
 }
 
-function checkDeterminism(m: WasmModule): string | null {
+/**
+ * Threads and relaxed SIMD when `threads` (the determinism policy); floats (types, locals, operators)
+ * when `floatsRule` names the rule refusing them. The first violation in module order wins.
+ */
+function checkDeterminism(m: WasmModule, threads: boolean, floatsRule: string | null): string | null {
   const mems = [...m.memories, ...m.imports.flatMap((i) => (i.kind === 'memory' ? [i.memory] : []))];
-  if (mems.some((l) => l.flags & 2)) return 'shared memory (threads) is not allowed by the determinism policy';
-  for (const t of m.types) {
-    if ([...t.params, ...t.results].some((v) => FLOAT_VALTYPES.has(v))) {
-      return 'a function type uses f32/f64: floats are not allowed by the determinism policy';
+  if (threads && mems.some((l) => l.flags & 2)) return 'shared memory (threads) is not allowed by the determinism policy';
+  if (floatsRule) {
+    for (const t of m.types) {
+      if ([...t.params, ...t.results].some((v) => FLOAT_VALTYPES.has(v))) {
+        return `a function type uses f32/f64: floats are not allowed by ${floatsRule}`;
+      }
     }
-  }
-  const globals = [...m.imports.flatMap((i) => (i.kind === 'global' ? [i.global] : [])), ...m.globals.map((g) => g.type)];
-  if (globals.some((g) => FLOAT_VALTYPES.has(g.valType))) {
-    return 'a global of type f32/f64: floats are not allowed by the determinism policy';
+    const globals = [...m.imports.flatMap((i) => (i.kind === 'global' ? [i.global] : [])), ...m.globals.map((g) => g.type)];
+    if (globals.some((g) => FLOAT_VALTYPES.has(g.valType))) {
+      return `a global of type f32/f64: floats are not allowed by ${floatsRule}`;
+    }
   }
   const importedFuncs = m.imports.filter((i) => i.kind === 'func').length;
   for (let i = 0; i < m.code.length; i++) {
     const body = m.code[i]!;
-    if (body.locals.some((l) => FLOAT_VALTYPES.has(l.type))) {
-      return `function ${importedFuncs + i} has f32/f64 locals: floats are not allowed by the determinism policy`;
+    if (floatsRule && body.locals.some((l) => FLOAT_VALTYPES.has(l.type))) {
+      return `function ${importedFuncs + i} has f32/f64 locals: floats are not allowed by ${floatsRule}`;
     }
     const r = new ByteReader(m.bytes, body.codeStart, body.body.end);
     while (r.pos < body.body.end) {
@@ -79,14 +109,14 @@ function checkDeterminism(m: WasmModule): string | null {
       skipImmediates(r, kind);
       const name = opName(op, sub);
       const why =
-        op === PREFIX_FE
+        threads && op === PREFIX_FE
           ? 'atomics (threads)'
-          : op === PREFIX_FD && sub >= 0x100
+          : threads && op === PREFIX_FD && sub >= 0x100
             ? 'relaxed SIMD'
-            : /f32|f64/.test(name)
+            : floatsRule && /f32|f64/.test(name)
               ? 'floats'
               : null;
-      if (why) return `\`${name}\` at byte ${at}: ${why} are not allowed by the determinism policy`;
+      if (why) return `\`${name}\` at byte ${at}: ${why} are not allowed by ${why === 'floats' ? floatsRule : 'the determinism policy'}`;
     }
   }
   return null;
