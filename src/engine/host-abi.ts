@@ -113,7 +113,8 @@ export function hostImports(state: HostState, memory: () => WebAssembly.Memory |
     panic: (ptr: number, len: number) => {
       const src = memorySlice(memory(), ptr, len, 'panic');
       const cut = src.length > limits.maxLogLineBytes;
-      throw new HostPanic(decoder.decode(cut ? src.subarray(0, limits.maxLogLineBytes) : src));
+      const message = decoder.decode(cut ? src.subarray(0, limits.maxLogLineBytes) : src);
+      throw new HostPanic(cut ? `${message}… (truncated)` : message);
     },
   };
 }

@@ -116,32 +116,54 @@ export class ExecutionPool {
    */
   async execute(input: ExecuteInput, prepareMs: number): Promise<TaskResult> {
     const task = (whole: boolean): ExecuteTask => ({ input: this.wire(input, this.holdersOf(whole)), submittedAt: now(), prepareMs });
-    return (await this.dispatch(task, [input], input.limits.timeoutMs)) as TaskResult;
+    return (await this.dispatch(task, [input], (start) => () => start + input.limits.timeoutMs)) as TaskResult;
   }
 
   /**
    * Runs several executions back to back in one worker hand-over, in order; one task for the queue
-   * bound. The wall-clock limit is the sum of theirs: past it, the worker is stopped (TimeoutError) and
-   * the caller runs the calls one by one, each under its own limit.
+   * bound. Each call keeps its own wall-clock limit: the first from the submission, as a single
+   * request's, each later one from its start, which the worker publishes in `progress`. Past a
+   * call's limit the worker is stopped (TimeoutError) and the caller runs the calls one by one, each
+   * under its own limit, so every answer is what POST /execute would give.
    */
   async executeBatch(inputs: ExecuteInput[], prepareMs: number[]): Promise<TaskResult[]> {
+    const progress = new BigInt64Array(new SharedArrayBuffer(16));
     const task = (whole: boolean): BatchTask => {
       const submittedAt = now();
       const threads = this.holdersOf(whole);
-      return { batch: inputs.map((input, i) => ({ input: this.wire(input, threads), submittedAt, prepareMs: prepareMs[i] ?? 0 })) };
+      return { batch: inputs.map((input, i) => ({ input: this.wire(input, threads), submittedAt, prepareMs: prepareMs[i] ?? 0 })), progress };
     };
-    const timeoutMs = inputs.reduce((a, x) => a + x.limits.timeoutMs, 0);
-    return (await this.dispatch(task, inputs, timeoutMs)) as TaskResult[];
+    const deadline = (start: number) => () => {
+      const running = Number(Atomics.load(progress, 0)); // 1 + the index of the call running, 0 before the first
+      if (running <= 1) return start + inputs[0]!.limits.timeoutMs;
+      return Number(Atomics.load(progress, 1)) / 1000 + inputs[running - 1]!.limits.timeoutMs;
+    };
+    return (await this.dispatch(task, inputs, deadline)) as TaskResult[];
   }
 
-  /** One task through Piscina under a wall-clock limit; sent again whole if its worker lacked a module. */
-  private async dispatch(make: (whole: boolean) => ExecuteTask | BatchTask, inputs: ExecuteInput[], timeoutMs: number): Promise<TaskResult | TaskResult[]> {
+  /**
+   * One task through Piscina under a wall-clock limit; sent again whole if its worker lacked a module.
+   * `deadline(start)` gives the function the watchdog asks, when its timer fires, for the moment
+   * (in `now()` time) past which the task is stopped; it re-arms itself until then.
+   */
+  private async dispatch(
+    make: (whole: boolean) => ExecuteTask | BatchTask,
+    inputs: ExecuteInput[],
+    deadline: (start: number) => () => number,
+  ): Promise<TaskResult | TaskResult[]> {
     if (this.full) throw new QueueFullError('queue full');
     this.active++;
     // a worker stopped for a timeout is being replaced: its start-up must not count against this task's time
     if (this.replacing) await this.replacing;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const due = deadline(now());
+    let timer: NodeJS.Timeout;
+    const watch = () => {
+      const left = due() - now();
+      if (left <= 0) controller.abort();
+      else timer = setTimeout(watch, Math.max(1, Math.ceil(left)));
+    };
+    timer = setTimeout(watch, Math.max(1, Math.ceil(due() - now())));
     try {
       let answer = await this.piscina.run(make(false), { signal: controller.signal });
       if (answer.missing) {
@@ -169,11 +191,22 @@ export class ExecutionPool {
     }
   }
 
-  /** Later tasks wait until the stopped worker's replacement answers (its start-up is not their time). */
+  /**
+   * Later tasks wait until the stopped worker's replacement is up (its start-up is not their time):
+   * Piscina announces it with 'workerCreate' once it has loaded. Not a ping, which would queue behind
+   * the busy workers; bounded, in case no replacement comes (the pool closing).
+   */
   private awaitReplacement(): void {
-    this.replacing ??= this.warmUp()
-      .catch(() => {})
-      .finally(() => (this.replacing = null));
+    this.replacing ??= new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(bound);
+        this.piscina.off('workerCreate', done);
+        resolve();
+      };
+      const bound = setTimeout(done, 10_000);
+      bound.unref();
+      this.piscina.on('workerCreate', done);
+    }).finally(() => (this.replacing = null));
   }
 
   /** Stops one worker thread as a crash would (fault tests, and operators' drills); Piscina replaces it. */

@@ -28,6 +28,11 @@ export interface ExecuteTask {
 /** Several executions back to back in one hand-over (POST /execute/batch); they share nothing. */
 export interface BatchTask {
   batch: ExecuteTask[];
+  /**
+   * Written by the worker as each call starts (Atomics): [0] 1 + the call's index, [1] its start in
+   * `now()` microseconds; the pool's watchdog reads it to hold each call to its own time limit.
+   */
+  progress?: BigInt64Array;
 }
 
 /** A task that only proves the worker is up (readiness). */

@@ -19,7 +19,14 @@ export default function run(task: ExecuteTask | BatchTask | PingTask): WorkerAns
     if (!contract || library === undefined) return { thread: threadId, missing: true };
     inputs.push({ ...t.input, contract, library });
   }
-  const answers = tasks.map((t, i) => one(t, inputs[i]!));
+  const progress = 'batch' in task ? task.progress : undefined;
+  const answers = tasks.map((t, i) => {
+    if (progress) {
+      Atomics.store(progress, 1, BigInt(Math.round(now() * 1000)));
+      Atomics.store(progress, 0, BigInt(i + 1));
+    }
+    return one(t, inputs[i]!);
+  });
   return { thread: threadId, answer: 'batch' in task ? answers : answers[0]! };
 }
 

@@ -146,10 +146,11 @@ t.test('log line truncation at maxLogLineBytes', async (t) => {
   t.same(run({ contract: c, args: [16, 4], config: { output: { ...config.output, maxLogLineBytes: 2 } } }).logs, [
     { level: 'error', message: 'a\uFFFD… (truncated)' },
   ]);
-  // panic messages are cut the same way (without the suffix)
+  // panic messages are cut and marked the same way
   const p = await watModule(`(module (import "host" "panic" (func $panic (param i32 i32))) (memory (export "memory") 1) (data (i32.const 0) "abcdefgh")
-    (func (export "main") (call $panic (i32.const 0) (i32.const 8))))`);
-  t.same(run({ contract: p, config }).error, { kind: 'panic', message: 'abcde' });
+    (func (export "main") (param i32) (call $panic (i32.const 0) (local.get 0))))`);
+  t.same(run({ contract: p, args: [8], config }).error, { kind: 'panic', message: 'abcde… (truncated)' });
+  t.same(run({ contract: p, args: [5], config }).error, { kind: 'panic', message: 'abcde' }, 'exactly the limit: kept whole');
   t.equal(DEFAULT_ENGINE_CONFIG.output.maxLogLineBytes, 4096);
 });
 
