@@ -1,0 +1,57 @@
+/**
+ * Differential fuzzing of the instrumenter (docs/TESTING.md), CI-sized: random valid modules from
+ * binaryen's translate-to-fuzz, seeded, each run as the original and as instrumented with the
+ * engine's options (test/fuzz/lib/case.ts), in worker threads under a timeout:
+ * - every module validates, or is counted as not applicable with its reason;
+ * - the instrumented module (fast and exact fuel variants) validates;
+ * - with ample fuel every step (instantiation and start, each export with deterministic arguments)
+ *   gives the same values or trap, the same logged `fuzzing-support` calls, the same globals, and
+ *   the same final memory as the original; the exact variant the same fuel as the fast one;
+ * - with small limits (0, 1, 10, 100, half, all but one) a call stops out of fuel with the meter's
+ *   flag, consumed = limit and no import call beyond the ample run's; with exactly its consumption it
+ *   completes as before, 0 left;
+ * - a sample replayed on wasmtime (when the oracle is there): equal fuel for calls that finish.
+ * Longer runs: `npm run fuzz -- --minutes 10`.
+ */
+import t from 'tap';
+import { fuzz, formatSummary } from './lib/harness.js';
+import { findOracle } from './lib/oracle.js';
+
+const FIRST_SEED = 20_261_202;
+const COUNT = Number(process.env.FUZZ_COUNT ?? 250);
+const oracle = findOracle();
+let next = FIRST_SEED;
+
+const summary = await fuzz({
+  seeds: () => (next < FIRST_SEED + COUNT ? next++ : undefined),
+  workers: 2,
+  timeoutMs: 30_000,
+  options: {},
+  maxInput: 16 * 1024,
+  ...('python' in oracle && { oracle: { python: oracle.python } }),
+});
+t.comment(`seeds ${FIRST_SEED}..${FIRST_SEED + COUNT - 1}\n${formatSummary(summary)}`);
+
+t.test('original and instrumented agree', async (t) => {
+  t.equal(summary.modules, COUNT, 'every seed ran');
+  t.same(
+    summary.findings.filter((f) => f.check !== 'wasmtime'),
+    [],
+    'no findings (replay one: npm run fuzz -- --seed S --count 1)',
+  );
+  t.equal(summary.timeouts, 0, 'no case ran into the wall-clock guard');
+  t.ok(summary.applicable >= COUNT * 0.9, `most modules applicable (${summary.applicable} of ${COUNT})`);
+  t.ok(summary.compared >= COUNT * 5, `calls compared with the original: ${summary.compared}`);
+  t.ok(summary.traps > 0, `traps compared: ${summary.traps}`);
+  t.ok(summary.limitRuns >= COUNT * 5, `runs with small fuel limits: ${summary.limitRuns}`);
+});
+
+t.test('fuel equals wasmtime on a sample', { skip: 'skip' in oracle ? oracle.skip : false }, async (t) => {
+  t.same(
+    summary.findings.filter((f) => f.check === 'wasmtime'),
+    [],
+    'no differences from wasmtime',
+  );
+  t.ok(summary.oracle!.modules >= COUNT / 8, `modules replayed on wasmtime: ${summary.oracle!.modules}`);
+  t.ok(summary.oracle!.fuelEqual > 0, `calls with equal fuel: ${summary.oracle!.fuelEqual}`);
+});
