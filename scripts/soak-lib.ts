@@ -67,7 +67,7 @@ export interface SoakReport {
   byKind: Record<string, { count: number; fingerprint: string }>;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
   samples: Sample[];
-  /** Resident memory: median of the first samples after warm-up, of the last ones, and the growth per minute. */
+  /** Resident memory: median of the first samples after the warm-up (the first fifth), of the last ones, and the growth per minute. */
   rss: { startBytes: number; endBytes: number; maxBytes: number; growthBytesPerMinute: number };
 }
 
@@ -147,7 +147,8 @@ export async function soak(opts: { url: string; seconds: number; rate: number; h
   await Promise.all(inFlight);
   samples.push(await sample(url, t0));
   const sorted = [...latencies].sort((a, b) => a - b);
-  const settled = samples.slice(Math.min(5, samples.length - 1));
+  // the first fifth (at least 5 s) is warm-up: caches, pooled memories and V8's code fill up
+  const settled = samples.slice(Math.min(Math.max(5, Math.floor(samples.length / 5)), samples.length - 1));
   const head = settled.slice(0, 5).map((s) => s.rssBytes);
   const tail = settled.slice(-5).map((s) => s.rssBytes);
   const span = (settled.at(-1)!.atS - settled[0]!.atS) / 60;
