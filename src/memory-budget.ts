@@ -6,14 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { type Config, ConfigError, workerCount } from './config.js';
+import { THREAD_MEMORY_POOL_BYTES } from './engine/memory-pool.js';
 
 const MiB = 1024 * 1024;
 /** The main thread's own needs (V8, Fastify, the compiled service), measured at ~110 MB idle. */
 const PROCESS_BASE = 160 * MiB;
 /** One worker thread's V8 isolate and stack. */
 const WORKER_BASE = 40 * MiB;
-/** Linear memories a worker keeps for reuse (src/engine/memory-pool.ts, `threadMemoryPool`). */
-const WORKER_MEMORY_POOL = 64 * MiB;
 
 export interface MemoryNeed {
   totalBytes: number;
@@ -26,7 +25,7 @@ export function memoryNeed(c: Config): MemoryNeed {
     { what: 'the process itself', bytes: PROCESS_BASE },
     { what: `${workers} worker threads`, bytes: workers * WORKER_BASE },
     { what: `one execution per worker at limits.max.memoryBytes`, bytes: workers * c.limits.max.memoryBytes },
-    { what: 'memories kept for reuse by the workers', bytes: workers * WORKER_MEMORY_POOL },
+    { what: 'memories kept for reuse by the workers', bytes: workers * THREAD_MEMORY_POOL_BYTES },
     { what: 'store.memoryBudgetBytes (module bytes)', bytes: c.store.memoryBudgetBytes },
     { what: 'store.preparedBudgetBytes (compiled modules)', bytes: c.store.preparedBudgetBytes },
     { what: `request bodies: (workers + maxQueue) × bodyLimitBytes`, bytes: (workers + c.maxQueue) * c.bodyLimitBytes },

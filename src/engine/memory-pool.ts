@@ -90,5 +90,8 @@ function zero(m: WebAssembly.Memory): void {
   new Uint8Array(m.buffer).fill(0);
 }
 
+/** Bytes of memories each thread keeps for reuse (the service's start-up memory budget counts them per worker). */
+export const THREAD_MEMORY_POOL_BYTES = 64 * 1024 * 1024;
+
 /** The pool of this thread (each worker has its own; memories never cross threads). */
-export const threadMemoryPool = new MemoryPool({ perShape: 4, budgetBytes: 64 * 1024 * 1024 });
+export const threadMemoryPool = new MemoryPool({ perShape: 4, budgetBytes: THREAD_MEMORY_POOL_BYTES });

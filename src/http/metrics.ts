@@ -43,66 +43,47 @@ export function createMetrics(src: MetricSources) {
   new Gauge({ name: 'wasm_pool_queue_depth', help: 'Executions waiting for a worker', registers: [registry], collect() { this.set(src.queueSize()); } });
   new Gauge({ name: 'wasm_pool_utilization', help: 'Share of the worker threads busy with an execution at the time of the scrape (0..1)', registers: [registry], collect() { this.set(src.utilization()); } });
   new Gauge({ name: 'wasm_pool_threads', help: 'Worker threads running', registers: [registry], collect() { this.set(src.threads()); } });
-  new Gauge({
-    name: 'wasm_store_lookups',
-    help: 'Module store lookups since start, by result (memory hit, disk hit, miss)',
-    labelNames: ['result'] as const,
-    registers: [registry],
-    collect() {
-      const s = src.store();
-      this.set({ result: 'memory_hit' }, s.memoryHits);
-      this.set({ result: 'disk_hit' }, s.diskHits);
-      this.set({ result: 'miss' }, s.misses);
-    },
+  /** A gauge of counts since start by one label, read at each scrape; `read` answering null leaves it empty. */
+  const countsBy = (name: string, help: string, label: string, read: () => Record<string, number> | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        for (const [value, n] of Object.entries(read() ?? {})) this.set({ [label]: value }, n);
+      },
+    });
+  countsBy('wasm_store_lookups', 'Module store lookups since start, by result (memory hit, disk hit, miss)', 'result', () => {
+    const s = src.store();
+    return { memory_hit: s.memoryHits, disk_hit: s.diskHits, miss: s.misses };
   });
-  new Gauge({
-    name: 'wasm_store_faults',
-    help: 'Module store faults since start: files whose content did not match their hash (moved aside), disk reads and writes that failed (modules kept in memory)',
-    labelNames: ['fault'] as const,
-    registers: [registry],
-    collect() {
+  countsBy(
+    'wasm_store_faults',
+    'Module store faults since start: files whose content did not match their hash (moved aside), disk reads and writes that failed (modules kept in memory)',
+    'fault',
+    () => {
       const s = src.store();
-      this.set({ fault: 'corrupt' }, s.corrupt);
-      this.set({ fault: 'disk_error' }, s.diskErrors);
+      return { corrupt: s.corrupt, disk_error: s.diskErrors };
     },
-  });
+  );
   new Gauge({ name: 'wasm_store_memory_bytes', help: 'Bytes of modules held in memory', registers: [registry], collect() { this.set(src.store().memoryBytes); } });
-  new Gauge({
-    name: 'wasm_prepared_cache_lookups',
-    help: 'Compiled-module cache lookups since start, by result',
-    labelNames: ['result'] as const,
-    registers: [registry],
-    collect() {
-      const p = src.prepared();
-      this.set({ result: 'hit' }, p.hits);
-      this.set({ result: 'miss' }, p.misses);
-    },
+  countsBy('wasm_prepared_cache_lookups', 'Compiled-module cache lookups since start, by result', 'result', () => {
+    const p = src.prepared();
+    return { hit: p.hits, miss: p.misses };
   });
-  new Gauge({
-    name: 'wasm_prepared_artifacts',
-    help: 'Prepared modules persisted in the store directory, since start: read (hit), not there (miss), written, corrupt (moved aside), write errors',
-    labelNames: ['result'] as const,
-    registers: [registry],
-    collect() {
+  countsBy(
+    'wasm_prepared_artifacts',
+    'Prepared modules persisted in the store directory, since start: read (hit), not there (miss), written, corrupt (moved aside), write errors',
+    'result',
+    () => {
       const a = src.artifacts();
-      if (a === null) return;
-      this.set({ result: 'hit' }, a.hits);
-      this.set({ result: 'miss' }, a.misses);
-      this.set({ result: 'written' }, a.written);
-      this.set({ result: 'corrupt' }, a.corrupt);
-      this.set({ result: 'write_error' }, a.writeErrors);
+      return a && { hit: a.hits, miss: a.misses, written: a.written, corrupt: a.corrupt, write_error: a.writeErrors };
     },
-  });
-  new Gauge({
-    name: 'wasm_pool_faults',
-    help: 'Since start: workers lost under an execution (answered 503 worker_lost), and pool errors outside any execution (logged)',
-    labelNames: ['fault'] as const,
-    registers: [registry],
-    collect() {
-      const f = src.poolFaults();
-      this.set({ fault: 'worker_lost' }, f.lostWorkers);
-      this.set({ fault: 'pool_error' }, f.poolErrors);
-    },
+  );
+  countsBy('wasm_pool_faults', 'Since start: workers lost under an execution (answered 503 worker_lost), and pool errors outside any execution (logged)', 'fault', () => {
+    const f = src.poolFaults();
+    return { worker_lost: f.lostWorkers, pool_error: f.poolErrors };
   });
   return { registry, executions, rejected, fuel, duration };
 }

@@ -2,9 +2,7 @@
 import { decodeArtifact, encodeArtifact, policyKey } from '../engine/prepared-artifact.js';
 import {
   COMPILED_SIZE_FACTOR,
-  deriveVariant,
   deriveVariantWithBytes,
-  prepare,
   prepareWithBytes,
   settingsKey,
   sha256Hex,
@@ -56,10 +54,8 @@ export class ModuleResolver {
    * validated module when that one is cached.
    */
   prepareBytes(bytes: Uint8Array, hash = sha256Hex(bytes), variant: Variant = 'plain'): PreparedModule {
-    return this.prepared.getOrCreate(`${hash}:${this.keys[variant]}`, bytes.length * COMPILED_SIZE_FACTOR, () => {
-      const other = this.prepared.peek(`${hash}:${this.keys[variant === 'plain' ? 'shared' : 'plain']}`);
-      return other ? deriveVariant(other, variant) : prepare(bytes, this.settings, this.policy, variant);
-    });
+    const key = `${hash}:${this.keys[variant]}`;
+    return this.prepared.get(key) ?? this.prepareNow(bytes, hash, variant, key).prepared;
   }
 
   /**

@@ -15,9 +15,8 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { moveAside, readFileOrNull, writeFileAtomic } from './atomic-file.js';
-import type { StoreLogger } from './module-store.js';
+import { isModuleHash, type StoreLogger } from './module-store.js';
 
-const HASH_RE = /^[0-9a-f]{64}$/;
 const KEY_RE = /^[A-Za-z0-9:_-]{1,100}$/;
 const SUM = 32;
 
@@ -87,7 +86,7 @@ export class ArtifactStore {
 
   private filePath(hash: string, key: string): string | null {
     // validated names only: a path can never leave the directory
-    if (!HASH_RE.test(hash) || !KEY_RE.test(key)) return null;
+    if (!isModuleHash(hash) || !KEY_RE.test(key)) return null;
     return path.join(this.dir, hash.slice(0, 2), `${hash}.${key.replaceAll(':', '_')}.prepared`);
   }
 }

@@ -63,7 +63,11 @@ export interface OracleResult {
 }
 
 export function runOracle(python: string, sessions: { name: string; steps: Step[] }[]): Promise<{ version: string; sessions: OracleResult[][] }> {
-  const script = path.join(repoRoot(), 'test/support/wasmtime_fuel.py');
+  return runPythonJson(python, path.join(repoRoot(), 'test/support/wasmtime_fuel.py'), { sessions }, 'oracle');
+}
+
+/** Runs a Python oracle script: `input` as JSON on its stdin, its stdout parsed as JSON; a failure carries the end of its stderr. */
+export function runPythonJson<T>(python: string, script: string, input: unknown, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -72,10 +76,10 @@ export function runOracle(python: string, sessions: { name: string; steps: Step[
     child.stderr.on('data', (b: Buffer) => err.push(b));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`oracle exited ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
-      else resolve(JSON.parse(Buffer.concat(out).toString()));
+      if (code !== 0) reject(new Error(`${what} exited ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
+      else resolve(JSON.parse(Buffer.concat(out).toString()) as T);
     });
-    child.stdin.end(JSON.stringify({ sessions }));
+    child.stdin.end(JSON.stringify(input));
   });
 }
 

@@ -8,9 +8,8 @@
  * - the instantiation (start function): outcome only (wasmtime adds its startup code, FUEL-PARITY.md);
  * - after the last step: the globals and the memory's sha256.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { findOracle } from '../../support/wasmtime-diff.js';
+import { findOracle, runPythonJson } from '../../support/wasmtime-diff.js';
 import type { Finding, OracleJob } from './case.js';
 import { ROOT } from './generate.js';
 
@@ -31,20 +30,7 @@ interface TheirResult {
 }
 
 export function runWasmtime(python: string, jobs: OracleJob[]): Promise<{ version: string; results: TheirResult[] }> {
-  const script = path.join(ROOT, 'test/fuzz/wasmtime_fuzz.py');
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`wasmtime oracle exited ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
-      else resolve(JSON.parse(Buffer.concat(out).toString()));
-    });
-    child.stdin.end(JSON.stringify({ jobs }));
-  });
+  return runPythonJson(python, path.join(ROOT, 'test/fuzz/wasmtime_fuzz.py'), { jobs }, 'wasmtime oracle');
 }
 
 export interface OracleCounts {
