@@ -25,6 +25,9 @@ import { opsRoute } from './http/routes/ops.js';
 import { ExecutionPool } from './pool/pool.js';
 import { ArtifactStore } from './store/artifact-store.js';
 import { ModuleStore } from './store/module-store.js';
+import { RedisSharedStore } from './store/redis-store.js';
+import { SharedStoreError } from './store/shared-store.js';
+import { TieredModuleStore } from './store/tiered-store.js';
 import { PreparedCache } from './store/prepared-cache.js';
 
 
@@ -64,7 +67,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const engine = engineConfig(config);
-  const store = new ModuleStore({ dir: config.store.dir, memoryBudgetBytes: config.store.memoryBudgetBytes, logger: app.log });
+  const sc = config.store;
+  const store = new TieredModuleStore({
+    local: new ModuleStore({ dir: sc.dir, memoryBudgetBytes: sc.memoryBudgetBytes, logger: app.log }),
+    shared: sc.shared === null ? null : new RedisSharedStore({ url: sc.shared, timeoutMs: sc.sharedTimeoutMs, logger: app.log }),
+    keyPrefix: sc.sharedKeyPrefix,
+    logger: app.log,
+    observe: (op, seconds, ok) => metrics.sharedStoreDuration.observe({ op, result: ok ? 'ok' : 'error' }, seconds),
+  });
   const prepared = new PreparedCache<PreparedModule>(config.store.preparedBudgetBytes);
   const artifacts = config.store.dir !== null && config.store.persistPrepared ? new ArtifactStore(config.store.dir, app.log) : null;
   const resolver = new ModuleResolver(store, prepared, engine.instrument, config.policy, artifacts);
@@ -81,6 +91,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     utilization: () => pool.utilization,
     threads: () => pool.threads,
     store: () => store.stats(),
+    sharedStore: () => store.sharedStats(),
+    sharedStoreUp: () => { const s = store.sharedStatus(); return s && (s.state === 'up' ? 1 : 0); },
     prepared: () => ({ hits: prepared.hits, misses: prepared.misses, size: prepared.size }),
     artifacts: () => artifacts?.stats() ?? null,
     poolFaults: () => ({ lostWorkers: pool.lostWorkers, poolErrors: pool.poolErrors }),
@@ -118,6 +130,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await store.init();
+  if (store.shared) {
+    // the service starts without its shared store (by-hash executions then use local copies, uploads answer 503)
+    const up = await store.shared.connected(sc.sharedTimeoutMs);
+    app.log[up ? 'info' : 'warn']({ store: store.shared.status().url }, up ? 'shared store: connected' : 'shared store: not reachable at start, retrying in the background');
+  }
   // the work routes, refused while the process is under pressure (the ops routes always answer)
   await app.register(async (work) => {
     await registerPressure(work, config.overload);
@@ -133,12 +150,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   });
   app.addHook('onClose', async () => {
     await pool.close();
+    await store.close();
   });
   return app;
 }
 
 /** The bundled example modules, stored so that a request by hash works right after start. */
-async function seedExamples(store: ModuleStore, resolver: ModuleResolver, app: FastifyInstance): Promise<void> {
+async function seedExamples(store: TieredModuleStore, resolver: ModuleResolver, app: FastifyInstance): Promise<void> {
   const dir = resolve(PROJECT_ROOT, 'examples/wasm');
   let files: string[];
   try {
@@ -151,7 +169,13 @@ async function seedExamples(store: ModuleStore, resolver: ModuleResolver, app: F
     const prepared = await resolver.prepareStored(bytes);
     // a module importing its memory runs only in shared mode: have that variant ready too
     if (prepared.info.layout.memory?.imported || f.endsWith('-shared.wasm')) await resolver.prepareStored(bytes, prepared.info.hash, 'shared');
-    await store.put(bytes);
+    // with the shared store down, each write would wait for its timeout: the examples stay local this time
+    const sharedUp = store.sharedStatus()?.state !== 'down';
+    await (sharedUp ? store.put(bytes) : store.local.put(bytes)).catch((e: unknown) => {
+      // kept here all the same; the shared copy is made by the next start or upload
+      if (!(e instanceof SharedStoreError)) throw e;
+      app.log.warn({ module: f, err: e.message }, 'example module not written to the shared store');
+    });
     app.log.info({ module: f, hash: prepared.info.hash }, 'example module ready');
   }
 }

@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { redactUrl } from './store/shared-store.js';
 
 const Int = (min: number, description: string, max = Number.MAX_SAFE_INTEGER) => Type.Integer({ minimum: min, maximum: max, description });
 
@@ -66,6 +67,11 @@ export const ConfigSchema = Type.Object(
         memoryBudgetBytes: Int(0, 'bytes of modules kept in memory'),
         preparedBudgetBytes: Int(0, 'bytes (estimated) of compiled modules kept'),
         persistPrepared: Type.Boolean({ description: 'keep prepared (instrumented) modules in the store directory, so a restart need not instrument them again' }),
+        shared: Type.Union([Type.String({ pattern: '^rediss?://' }), Type.Null()], {
+          description: 'a Redis several replicas share ("redis://[user:password@]host:6379/0", rediss:// for TLS): uploads write through to it, a module unknown here is read from it; null = this process only',
+        }),
+        sharedTimeoutMs: Int(1, 'longest wait for one shared-store operation or connection', 60_000),
+        sharedKeyPrefix: Type.String({ maxLength: 100, description: 'prefix of the shared store\'s keys (several services may share one Redis)' }),
       },
       { additionalProperties: false },
     ),
@@ -118,6 +124,8 @@ const ENV: Array<[string, string[], 'int' | 'string' | 'bool' | 'list']> = [
   ['BODY_LIMIT_BYTES', ['bodyLimitBytes'], 'int'],
   ['STORE_DIR', ['store', 'dir'], 'string'],
   ['STORE_PERSIST_PREPARED', ['store', 'persistPrepared'], 'bool'],
+  ['STORE_SHARED_URL', ['store', 'shared'], 'string'],
+  ['STORE_SHARED_TIMEOUT_MS', ['store', 'sharedTimeoutMs'], 'int'],
   ['FUEL_DEFAULT', ['limits', 'defaults', 'fuel'], 'int'],
   ['FUEL_MAX', ['limits', 'max', 'fuel'], 'int'],
   ['MEMORY_BYTES_DEFAULT', ['limits', 'defaults', 'memoryBytes'], 'int'],
@@ -185,7 +193,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
       value = raw === 'true' || raw === '1';
     } else if (kind === 'list') {
       value = raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
-    } else if (name === 'STORE_DIR' && raw === 'none') value = null;
+    } else if ((name === 'STORE_DIR' || name === 'STORE_SHARED_URL') && raw === 'none') value = null;
     setPath(out, path, value);
   }
   return out;
@@ -200,9 +208,14 @@ export function validateConfig(candidate: unknown): Config {
         throw new ConfigError(`invalid config: limits.defaults.${k} (${c.limits.defaults[k]}) is above limits.max.${k} (${c.limits.max[k]})`);
       }
     }
+    if (c.store.shared !== null && !URL.canParse(c.store.shared)) {
+      throw new ConfigError(`invalid config: store.shared (${redactUrl(c.store.shared)}) is not a URL: e.g. redis://redis:6379/0`);
+    }
     return c;
   }
-  const problems = [...Value.Errors(ConfigSchema, candidate)].map((e) => `${e.path || '/'}: ${e.message}${e.value !== undefined ? ` (got ${JSON.stringify(e.value)})` : ''}`);
+  // a bad shared-store URL is named without its password
+  const shown = (path: string, v: unknown) => (path === '/store/shared' && typeof v === 'string' ? redactUrl(v) : v);
+  const problems = [...Value.Errors(ConfigSchema, candidate)].map((e) => `${e.path || '/'}: ${e.message}${e.value !== undefined ? ` (got ${JSON.stringify(shown(e.path, e.value))})` : ''}`);
   throw new ConfigError(`invalid config: ${problems.slice(0, 5).join('; ')}`);
 }
 

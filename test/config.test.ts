@@ -46,7 +46,7 @@ t.test('defaults: config/default.json as it is, and valid', async (t) => {
   t.same(validateConfig(structuredClone(defaults)), defaults);
   // loadConfig() reads process.env by default: with none of its variables set, the same
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(HOST|PORT|LOG_LEVEL|WORKERS|MAX_QUEUE|BODY_LIMIT_BYTES|STORE_DIR|FUEL_|MEMORY_BYTES_|TIMEOUT_MS_|MAX_CALL_DEPTH|DETERMINISTIC|SEED_EXAMPLES|CONFIG_FILE|NODE_ENV)/.test(k)) delete env[k];
+  for (const k of Object.keys(env)) if (/^(HOST|PORT|LOG_LEVEL|WORKERS|MAX_QUEUE|BODY_LIMIT_BYTES|STORE_DIR|STORE_SHARED_|FUEL_|MEMORY_BYTES_|TIMEOUT_MS_|MAX_CALL_DEPTH|DETERMINISTIC|SEED_EXAMPLES|CONFIG_FILE|NODE_ENV)/.test(k)) delete env[k];
   t.same(loadConfig(env), defaults);
 });
 
@@ -187,6 +187,24 @@ t.test('bad values are refused with a message naming them', async (t) => {
   }
   t.type(empty, ConfigError, 'an empty host is refused');
   t.match((empty as Error | undefined)?.message, /host/);
+});
+
+t.test('the shared store: STORE_SHARED_URL, none, and a bad URL named without its password', async (t) => {
+  t.equal(defaults.store.shared, null, 'off by default: one process, its own store');
+  const c = loadConfig({ STORE_SHARED_URL: 'redis://:pw@redis:6379/0', STORE_SHARED_TIMEOUT_MS: '250' });
+  t.equal(c.store.shared, 'redis://:pw@redis:6379/0');
+  t.equal(c.store.sharedTimeoutMs, 250);
+  t.equal(loadConfig({ STORE_SHARED_URL: 'rediss://redis:6380' }).store.shared, 'rediss://redis:6380', 'TLS');
+  t.equal(loadConfig({ STORE_SHARED_URL: 'none' }, {}).store.shared, null, 'none: off');
+  t.equal(loadConfig({ STORE_SHARED_URL: 'none', CONFIG_FILE: configFile({ store: { shared: 'redis://a:6379' } }) }).store.shared, null, 'none beats the file');
+  const scheme = refused(t, { STORE_SHARED_URL: 'http://user:topsecret@redis:6379' });
+  t.match(scheme, /store\/shared/);
+  t.match(scheme, /http:\/\/user:\*\*\*@redis:6379/, 'the value named, its password masked');
+  t.notMatch(scheme, /topsecret/);
+  const broken = refused(t, { STORE_SHARED_URL: 'redis://:topsecret@[bad' });
+  t.match(broken, /store\.shared .* is not a URL/);
+  t.notMatch(broken, /topsecret/);
+  t.match(refused(t, { STORE_SHARED_TIMEOUT_MS: '0' }), /sharedTimeoutMs/);
 });
 
 t.test('workerCount: the configured number, or one per core', async (t) => {

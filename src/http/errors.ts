@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RequestError } from '../engine/errors.js';
 import { WorkerLostError } from '../pool/pool.js';
+import { SharedStoreError } from '../store/shared-store.js';
 
 export type ErrorKind =
   | 'bad_request'
@@ -13,6 +14,7 @@ export type ErrorKind =
   | 'policy_violation'
   | 'overloaded'
   | 'worker_lost'
+  | 'store_unavailable'
   | 'unsupported_media_type'
   | 'internal';
 
@@ -39,6 +41,14 @@ declare module 'fastify' {
 /** 503 when every worker is busy and the queue is full; clients retry after a second. */
 export function overloadedError(pool: { size: number; queueSize: number }): HttpError {
   return new HttpError(503, 'overloaded', `all ${pool.size} workers are busy and ${pool.queueSize} executions are waiting: retry later`, 1);
+}
+
+/** Seconds a client waits before retrying after the shared store failed (its reconnection backs off to 2 s). */
+const STORE_RETRY_AFTER = 2;
+
+/** 503 when the shared module store failed or was slow; `consequence` says what it means for this request. */
+export function storeUnavailable(e: SharedStoreError, consequence: string): HttpError {
+  return new HttpError(503, 'store_unavailable', `${e.message}, ${consequence}`, STORE_RETRY_AFTER);
 }
 
 /** 413 for a module over policy.maxModuleBytes (`bytes` when known). */
@@ -109,7 +119,8 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
     // not an outcome of the execution (it did not finish) and not retried here: it may have called the peer
     req.log.warn({ err: err.message }, 'worker lost under an execution');
     e = new HttpError(503, 'worker_lost', `${err.message}: retry the request`, 1);
-  } else {
+  } else if (err instanceof SharedStoreError) e = storeUnavailable(err, 'retry later');
+  else {
     const fe = err as FastifyError;
     if (fe.validation) e = new HttpError(400, 'bad_request', fe.message);
     else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -1,6 +1,7 @@
 /** Prometheus metrics (prom-client), one registry per app so tests can build several apps. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ArtifactStats } from '../store/artifact-store.js';
+import type { SharedStoreStats } from '../store/tiered-store.js';
 
 export interface MetricSources {
   queueSize(): number;
@@ -11,6 +12,10 @@ export interface MetricSources {
   /** null when prepared modules are not persisted. */
   artifacts(): ArtifactStats | null;
   poolFaults(): { lostWorkers: number; poolErrors: number };
+  /** null without a shared store. */
+  sharedStore(): SharedStoreStats | null;
+  /** 1 connected, 0 not; null without a shared store. */
+  sharedStoreUp(): number | null;
 }
 
 export function createMetrics(src: MetricSources) {
@@ -85,7 +90,36 @@ export function createMetrics(src: MetricSources) {
     const f = src.poolFaults();
     return { worker_lost: f.lostWorkers, pool_error: f.poolErrors };
   });
-  return { registry, executions, rejected, fuel, duration };
+  countsBy(
+    'wasm_shared_store_lookups',
+    'Local misses looked up in the shared store since start: hit (verified), miss, corrupt (refused and removed), error (failed or timed out: answered 503)',
+    'result',
+    () => {
+      const s = src.sharedStore();
+      return s && { hit: s.hits, miss: s.misses, corrupt: s.corrupt, error: s.readErrors };
+    },
+  );
+  countsBy(
+    'wasm_shared_store_writes',
+    'Uploads written through to the shared store since start: written (new there), known, repaired (replaced a corrupt value), error (answered 503)',
+    'result',
+    () => {
+      const s = src.sharedStore();
+      return s && { written: s.written, known: s.known, repaired: s.repaired, error: s.writeErrors };
+    },
+  );
+  // a gauge without labels reads 0 until set: absent, not "down", without a shared store
+  if (src.sharedStoreUp() !== null) {
+    new Gauge({ name: 'wasm_shared_store_up', help: 'Whether the shared module store is connected (1) or not (0)', registers: [registry], collect() { this.set(src.sharedStoreUp() ?? 0); } });
+  }
+  const sharedStoreDuration = new Histogram({
+    name: 'wasm_shared_store_duration_seconds',
+    help: 'Time of one shared-store operation (read or write), by result (ok, error: failed or timed out)',
+    labelNames: ['op', 'result'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return { registry, executions, rejected, fuel, duration, sharedStoreDuration };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -13,9 +13,10 @@ import {
 } from '../engine/prepare.js';
 import type { Policy } from '../wasm/policy.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
-import type { ModuleStore } from '../store/module-store.js';
+import { SharedStoreError } from '../store/shared-store.js';
+import type { TieredModuleStore } from '../store/tiered-store.js';
 import type { PreparedCache } from '../store/prepared-cache.js';
-import { HttpError, moduleTooLarge } from './errors.js';
+import { HttpError, moduleTooLarge, storeUnavailable } from './errors.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -33,7 +34,7 @@ export class ModuleResolver {
   private readonly inflight = new Map<string, Promise<PreparedModule>>();
 
   constructor(
-    private readonly store: ModuleStore,
+    private readonly store: TieredModuleStore,
     private readonly prepared: PreparedCache<PreparedModule>,
     private readonly settings: InstrumentSettings,
     private readonly policy: Policy,
@@ -67,14 +68,14 @@ export class ModuleResolver {
   }
 
   /**
-   * `prepareStored` after a cache miss; `bytes` may still be on its way from the store (null: not
-   * stored, a 404), so that the artifact is read at the same time.
+   * `prepareStored` after a cache miss; `bytes` may be read from the store (started only when no
+   * load of this module is in flight; null: not stored, a 404) at the same time as the artifact.
    */
-  private fromStore(hash: string, variant: Variant, bytes: Uint8Array | Promise<Uint8Array | null>, role: string): Promise<PreparedModule> {
+  private fromStore(hash: string, variant: Variant, bytes: Uint8Array | (() => Promise<Uint8Array | null>), role: string): Promise<PreparedModule> {
     const key = `${hash}:${this.keys[variant]}`;
     let pending = this.inflight.get(key);
     if (!pending) {
-      pending = this.loadOrPrepare(hash, variant, key, bytes, role).finally(() => this.inflight.delete(key));
+      pending = this.loadOrPrepare(hash, variant, key, typeof bytes === 'function' ? bytes() : bytes, role).finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
     return pending;
@@ -114,6 +115,11 @@ export class ModuleResolver {
     }
     const cached = this.prepared.get(`${ref.hash}:${this.keys[variant]}`);
     if (cached) return cached;
-    return this.fromStore(ref.hash, variant, this.store.get(ref.hash), role);
+    const read = () =>
+      this.store.get(ref.hash).catch((e: unknown) => {
+        if (e instanceof SharedStoreError) throw storeUnavailable(e, `and the ${role} (${ref.hash}) is not on this replica: retry later`);
+        throw e;
+      });
+    return this.fromStore(ref.hash, variant, read, role);
   }
 }

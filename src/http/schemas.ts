@@ -216,6 +216,7 @@ export const ErrorKind = Type.Union(
     'policy_violation',
     'overloaded',
     'worker_lost',
+    'store_unavailable',
     'unsupported_media_type',
     'internal',
   ].map((k) => Type.Literal(k)),
@@ -268,6 +269,19 @@ export const ERROR_EXAMPLES = {
   internal: { kind: 'internal', message: 'internal error (logged with this request id)' },
   overloaded: { kind: 'overloaded', message: 'all 2 workers are busy and 64 executions are waiting: retry later' },
   unauthorized: { kind: 'unauthorized', message: 'this service needs `Authorization: Bearer <token>`' },
+  storeUnavailable: {
+    kind: 'store_unavailable',
+    summary: 'the shared module store (store.shared) failed or did not answer in time',
+    message: 'the shared module store redis://redis:6379/0 did not answer within 1000 ms, and the contract (5933233246620582d71308c292ac84f1e819bcf4ed8d44d2d99949517fd83963) is not on this replica: retry later',
+  },
+  storePutUnavailable: {
+    kind: 'store_unavailable',
+    message: 'the shared module store redis://redis:6379/0 is not reachable (reconnecting: connection: connect ECONNREFUSED 10.0.0.7:6379), so the module is kept on this replica only (another would answer 404 for it): retry the upload',
+  },
+  storeGetUnavailable: {
+    kind: 'store_unavailable',
+    message: 'the shared module store redis://redis:6379/0 did not answer within 1000 ms, and the module is not on this replica: retry later',
+  },
   workerLost: {
     kind: 'worker_lost',
     summary: 'the worker thread running the execution stopped before it finished',
@@ -290,7 +304,7 @@ export const executeBatchRequest = (maxBatch: number) =>
 
 /** A call of a batch that POST /execute would have answered 4xx: its status and error. */
 const BatchCallError = Type.Object(
-  { status: Type.Integer({ description: 'the status POST /execute would answer (400, 404, 413, 422)' }), ...errorProperties },
+  { status: Type.Integer({ description: 'the status POST /execute would answer (400, 404, 413, 422, or 503 store_unavailable)' }), ...errorProperties },
   { additionalProperties: false, title: 'BatchCallError' },
 );
 
@@ -373,6 +387,22 @@ export const ReadyResponse = Type.Object(
     workers: Type.Integer(),
     pool: Type.Boolean({ description: 'every worker thread answered' }),
     store: Type.Boolean({ description: 'the module directory is readable and writable' }),
+    sharedStore: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ description: 'its address, without credentials' }),
+          state: Type.Union([Type.Literal('up'), Type.Literal('connecting'), Type.Literal('down')]),
+          lastError: Type.Union([Type.Object({ message: Type.String(), at: Type.String({ description: 'ISO 8601 time' }) }, { additionalProperties: false }), Type.Null()], {
+            description: 'the last failure of a connection or an operation since start',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'present when a shared store is configured. Reported, never a reason to be not ready: an outage of the store all replicas share must not take them all out of service (executions by hash go on from local copies)',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

@@ -218,7 +218,7 @@ const KINDS: Record<string, string[]> = {
   '415': ['unsupported_media_type'],
   '422': ['invalid_module', 'link_error', 'policy_violation'],
   '500': ['internal'],
-  '503': ['overloaded', 'worker_lost'],
+  '503': ['overloaded', 'worker_lost', 'store_unavailable'],
 };
 
 t.test('the served document (Swagger UI at /docs): "Try it out" runs the bundled hello, errors carry their real kinds', async (t) => {

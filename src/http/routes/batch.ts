@@ -9,7 +9,8 @@ import { type ExecuteInput, type ExecutionResult, timeoutResult } from '../../en
 import { QueueFullError, TimeoutError, type ExecutionPool } from '../../pool/pool.js';
 import type { TaskResult } from '../../pool/task.js';
 import { type CallContext, prepareCall, recordCall } from '../call.js';
-import { HttpError, errorKindOf, fromRequestError, overloadedError } from '../errors.js';
+import { SharedStoreError } from '../../store/shared-store.js';
+import { HttpError, errorKindOf, fromRequestError, overloadedError, storeUnavailable } from '../errors.js';
 import { ERROR_EXAMPLES as E, ExecuteBatchResponse, errorResponse, executeBatchRequest } from '../schemas.js';
 
 export interface BatchRouteOptions extends CallContext {
@@ -20,7 +21,7 @@ export interface BatchRouteOptions extends CallContext {
 type Entry = ExecutionResult | { status: number; error: { kind: string; message: string } };
 
 const asEntry = (e: unknown): Entry => {
-  const h = e instanceof RequestError ? fromRequestError(e) : e instanceof HttpError ? e : null;
+  const h = e instanceof RequestError ? fromRequestError(e) : e instanceof HttpError ? e : e instanceof SharedStoreError ? storeUnavailable(e, 'retry later') : null;
   if (!h) throw e;
   return { status: h.status, error: { kind: h.kind, message: h.message } };
 };

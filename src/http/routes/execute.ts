@@ -19,7 +19,12 @@ const errors = {
   415: errorResponse('The body is not application/json', E.executeMediaType),
   422: errorResponse('A module is invalid, the two do not link, or a module breaks the policy', E.invalidModule, E.linkError, E.policyViolation),
   500: errorResponse('A bug: logged with the request id', E.internal),
-  503: errorResponse('Every worker busy and the queue full, or the worker running it stopped: retry after `Retry-After` seconds', E.overloaded, E.workerLost),
+  503: errorResponse(
+    'Every worker busy and the queue full, the worker running it stopped, or a module by hash not on this replica while the shared store fails: retry after `Retry-After` seconds',
+    E.overloaded,
+    E.workerLost,
+    E.storeUnavailable,
+  ),
 };
 
 export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = async (app, opts) => {

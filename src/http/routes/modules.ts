@@ -2,13 +2,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { inspect, type ModuleInfo } from '../../engine/prepare.js';
 import { formatFuncType } from '../../wasm/module.js';
-import type { ModuleStore } from '../../store/module-store.js';
-import { bodyTooLarge, HttpError, moduleTooLarge, unsupportedMediaType } from '../errors.js';
+import { SharedStoreError } from '../../store/shared-store.js';
+import type { TieredModuleStore } from '../../store/tiered-store.js';
+import { bodyTooLarge, HttpError, moduleTooLarge, storeUnavailable, unsupportedMediaType } from '../errors.js';
 import type { ModuleResolver } from '../module-resolver.js';
 import { ERROR_EXAMPLES as E, errorResponse, HashParams, moduleInfoResponse } from '../schemas.js';
 
 export interface ModulesRouteOptions {
-  store: ModuleStore;
+  store: TieredModuleStore;
   resolver: ModuleResolver;
   maxModuleBytes: number;
 }
@@ -61,6 +62,7 @@ export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = asyn
           413: errorResponse('A module over the module size limit (or a body over the body size limit)', E.putTooLarge),
           415: errorResponse('The body is not application/wasm (or application/octet-stream)', E.modulesMediaType),
           422: errorResponse('The module is invalid or breaks the policy', E.invalidModule, E.policyViolation),
+          503: errorResponse('The shared store (store.shared) failed: the module is kept on this replica only; retry after `Retry-After` seconds. Or the process is overloaded', E.storePutUnavailable, E.overloaded),
         },
       },
     },
@@ -72,7 +74,10 @@ export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = asyn
       // validate, check policy and compile now, so a bad module is refused at upload
       // (its prepared form persists with it: a restart need not instrument it again)
       const prepared = await resolver.prepareStored(bytes);
-      const { created } = await store.put(bytes);
+      const { created } = await store.put(bytes).catch((e: unknown) => {
+        if (e instanceof SharedStoreError) throw storeUnavailable(e, 'so the module is kept on this replica only (another would answer 404 for it): retry the upload');
+        throw e;
+      });
       req.log.info({ hash: prepared.info.hash, bytes: bytes.length, created }, 'module stored');
       return reply.status(created ? 201 : 200).send(moduleInfoBody(prepared.info));
     },
@@ -89,13 +94,17 @@ export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = asyn
           400: errorResponse('Not a sha256 hex', E.badHash),
           401: errorResponse('No or a wrong bearer token (when auth.token is set)', E.unauthorized),
           404: errorResponse('No stored module with that hash', E.moduleNotFound),
+          503: errorResponse('Not on this replica and the shared store (store.shared) failed: retry after `Retry-After` seconds. Or the process is overloaded', E.storeGetUnavailable, E.overloaded),
         },
       },
     },
     async (req) => {
       const { hash } = req.params;
       if (!HASH.test(hash)) throw new HttpError(400, 'bad_request', 'a module hash is 64 lowercase hex digits (sha256)');
-      const bytes = await store.get(hash);
+      const bytes = await store.get(hash).catch((e: unknown) => {
+        if (e instanceof SharedStoreError) throw storeUnavailable(e, 'and the module is not on this replica: retry later');
+        throw e;
+      });
       if (!bytes) throw new HttpError(404, 'not_found', `no module with hash ${hash}`);
       return moduleInfoBody(inspect(bytes).info);
     },

@@ -4,13 +4,13 @@ import { resolve } from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PROJECT_ROOT } from '../../config.js';
 import type { ExecutionPool } from '../../pool/pool.js';
-import type { ModuleStore } from '../../store/module-store.js';
+import type { TieredModuleStore } from '../../store/tiered-store.js';
 import type { Metrics } from '../metrics.js';
 import { HealthResponse, ReadyResponse } from '../schemas.js';
 
 export interface OpsRouteOptions {
   pool: ExecutionPool;
-  store: ModuleStore;
+  store: TieredModuleStore;
   metrics: Metrics;
 }
 
@@ -19,11 +19,14 @@ export const opsRoute: FastifyPluginAsyncTypebox<OpsRouteOptions> = async (app, 
 
   app.get(
     '/ready',
-    { schema: { summary: 'Readiness: every worker thread is up and the module store is usable', response: { 200: ReadyResponse, 503: ReadyResponse } } },
+    { schema: { summary: 'Readiness: every worker thread is up and the module store is usable (the shared store\'s state is reported, not required)', response: { 200: ReadyResponse, 503: ReadyResponse } } },
     async (_req, reply) => {
       const storeOk = await store.isReadable();
       const ready = pool.ready && storeOk;
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', workers: pool.threads, pool: pool.ready, store: storeOk });
+      const shared = store.sharedStatus();
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not_ready', workers: pool.threads, pool: pool.ready, store: storeOk, ...(shared ? { sharedStore: shared } : {}) });
     },
   );
 
