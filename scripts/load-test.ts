@@ -1,11 +1,14 @@
 /**
  * Load test of a running service (npm start, or the Docker image) with autocannon:
  *
- *   npm run load-test -- [--url http://127.0.0.1:8080] [--connections 16] [--duration 10] [--contract hello|kv]
+ *   npm run load-test -- [--url http://127.0.0.1:8080 ...] [--connections 16] [--duration 10] [--contract hello|kv]
  *
- * It uploads the bundled example module(s) with PUT /modules (hello.wasm, or kv.wasm + library.wasm),
- * checks one execution, then POSTs the same /execute body (modules by hash, a fixed input) for the given
- * duration and prints throughput, latency percentiles, status counts and the outcome kinds. The outcome
+ * It uploads the bundled example module(s) with PUT /modules (hello.wasm, or kv.wasm + library.wasm) to
+ * the first --url, checks one execution on every --url (several replicas: they must share a module
+ * store, store.shared, since the modules were uploaded to the first only), then POSTs the same /execute
+ * body (modules by hash, a fixed input) for the given duration, the connections spread evenly over the
+ * URLs, and prints throughput, latency percentiles, status counts and the outcome kinds, in all and
+ * per URL. The outcome
  * counts are exact: they are the difference of the service's own counters (/metrics
  * wasm_executions_total{outcome} and wasm_requests_rejected_total{kind}) before and after the run, so
  * they include any other traffic the service received meanwhile.
@@ -25,8 +28,10 @@ Load-tests a running wasm-contract-runner on this machine: uploads the bundled e
 then POSTs /execute (modules by hash, fixed input) with autocannon for a fixed duration.
 
 options:
-  --url URL            service base URL; host must be 127.0.0.1 or localhost (default http://127.0.0.1:8080)
-  --connections N      concurrent connections (default 16)
+  --url URL            service base URL; host must be 127.0.0.1 or localhost (default http://127.0.0.1:8080).
+                       Repeat it for several replicas: the modules are uploaded to the first, executed by
+                       hash on all (the replicas must share a store: store.shared), the load spread evenly
+  --connections N      concurrent connections in all, split over the URLs (default 16)
   --duration S         seconds of load (default 10, at most 600)
   --contract NAME      hello  — examples/wasm/hello.wasm, input "world" (default)
                        kv     — examples/wasm/kv.wasm linked with library.wasm, input "b=2\\na=1\\nc=3\\n"
@@ -43,7 +48,7 @@ Exit status: 0; 1 when the service cannot be reached, the setup fails or connect
 class UsageError extends Error {}
 
 interface Options {
-  url: URL;
+  urls: URL[];
   connections: number;
   duration: number;
   contract: 'hello' | 'kv';
@@ -57,13 +62,30 @@ function positiveInt(name: string, raw: string, max: number): number {
   return Number(raw);
 }
 
+function checkUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--url ${JSON.stringify(raw)} is not a URL`);
+  }
+  if (url.protocol !== 'http:') throw new UsageError(`--url must be an http:// URL (got ${url.protocol}//)`);
+  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
+    throw new UsageError(`refusing to load-test ${url.host}: only http://127.0.0.1 and http://localhost targets are allowed`);
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new UsageError('--url is the service base URL, without path, query, fragment or credentials (e.g. http://127.0.0.1:8080)');
+  }
+  return url;
+}
+
 function parseOptions(argv: string[]): Options | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv,
       options: {
-        url: { type: 'string', default: 'http://127.0.0.1:8080' },
+        url: { type: 'string', multiple: true, default: ['http://127.0.0.1:8080'] },
         connections: { type: 'string', default: '16' },
         duration: { type: 'string', default: '10' },
         contract: { type: 'string', default: 'hello' },
@@ -79,24 +101,15 @@ function parseOptions(argv: string[]): Options | 'help' {
   }
   const v = parsed.values;
   if (v.help) return 'help';
-  let url: URL;
-  try {
-    url = new URL(v.url!);
-  } catch {
-    throw new UsageError(`--url ${JSON.stringify(v.url)} is not a URL`);
-  }
-  if (url.protocol !== 'http:') throw new UsageError(`--url must be an http:// URL (got ${url.protocol}//)`);
-  if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
-    throw new UsageError(`refusing to load-test ${url.host}: only http://127.0.0.1 and http://localhost targets are allowed`);
-  }
-  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
-    throw new UsageError('--url is the service base URL, without path, query, fragment or credentials (e.g. http://127.0.0.1:8080)');
-  }
+  const urls = v.url!.map(checkUrl);
+  if (new Set(urls.map(String)).size !== urls.length) throw new UsageError('--url: the same URL twice');
   const contract = v.contract!;
   if (contract !== 'hello' && contract !== 'kv') throw new UsageError(`--contract must be hello or kv (got ${JSON.stringify(contract)})`);
+  const connections = positiveInt('connections', v.connections!, 10_000);
+  if (connections < urls.length) throw new UsageError(`--connections ${connections}: at least one per --url (${urls.length})`);
   return {
-    url,
-    connections: positiveInt('connections', v.connections!, 10_000),
+    urls,
+    connections,
     duration: positiveInt('duration', v.duration!, 600),
     contract,
     batch: v.batch === undefined ? 0 : positiveInt('batch', v.batch, 10_000),
@@ -163,6 +176,13 @@ class Latencies {
     this.buf[this.n++] = ms;
   }
 
+  /** All the values of several recorders in one. */
+  static merge(all: Latencies[]): Latencies {
+    const out = new Latencies();
+    for (const l of all) for (const x of l.buf.subarray(0, l.n)) out.add(x);
+    return out;
+  }
+
   /** Nearest-rank percentiles of the recorded values. */
   summary(): { count: number; p50: number; p90: number; p99: number; max: number; mean: number } {
     const xs = this.buf.subarray(0, this.n).sort();
@@ -174,6 +194,36 @@ class Latencies {
 }
 
 const fmt = (n: number, digits = 1) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** Counters of one service's /metrics, summed over several. */
+function sumMaps(maps: Array<Map<string, number>>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const m of maps) for (const [k, v] of m) out.set(k, (out.get(k) ?? 0) + v);
+  return out;
+}
+
+/** One autocannon run against one URL, its 2xx latencies recorded into `latencies` (shared by all runs). */
+function load(url: URL, path: string, json: string, connections: number, duration: number, latencies: Latencies[]): Promise<autocannon.Result> {
+  const own = new Latencies();
+  latencies.push(own);
+  return new Promise<autocannon.Result>((done, fail) => {
+    const instance = autocannon(
+      {
+        url: new URL(path, url).toString(),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: json,
+        connections,
+        duration,
+        timeout: 30,
+      },
+      (err, res) => (err ? fail(err) : done(res)),
+    );
+    instance.on('response', (_client, status, _bytes, ms) => {
+      if (status >= 200 && status < 300) own.add(ms);
+    });
+  });
+}
 
 async function main(): Promise<number> {
   let opts: Options | 'help';
@@ -188,77 +238,78 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const { url } = opts;
+  const { urls } = opts;
+  const first = urls[0]!;
 
-  // 1. the modules, by hash
+  // 1. the modules, uploaded to the first URL, executed by hash on every one
   let body: Record<string, unknown>;
   if (opts.contract === 'hello') {
-    const hello = await upload(url, 'hello.wasm');
+    const hello = await upload(first, 'hello.wasm');
     body = { contract: { hash: hello }, input: Buffer.from('world').toString('base64') };
   } else {
-    const [kv, library] = [await upload(url, 'kv.wasm'), await upload(url, 'library.wasm')];
+    const [kv, library] = [await upload(first, 'kv.wasm'), await upload(first, 'library.wasm')];
     body = { contract: { hash: kv }, library: { hash: library }, input: Buffer.from('b=2\na=1\nc=3\n').toString('base64') };
   }
   const single = JSON.stringify(body);
   const path = opts.batch ? '/execute/batch' : '/execute';
   const json = opts.batch ? JSON.stringify({ calls: Array.from({ length: opts.batch }, () => body) }) : single;
 
-  // 2. one execution: the body works (and the compiled modules are cached before the clock starts)
-  const probe = await request(url, '/execute', { method: 'POST', headers: { 'content-type': 'application/json' }, body: single });
-  const first = (await probe.json()) as { ok?: boolean; error?: { kind: string; message: string } | null; fuel?: { consumed: number } };
-  if (probe.status !== 200 || first.ok !== true) {
-    throw new Error(`the probe POST /execute answered HTTP ${probe.status}: ${JSON.stringify(first.error ?? first)}`);
+  // 2. one execution on each URL: the body works there (and its compiled modules are cached before the clock starts)
+  let fuel: number | undefined;
+  for (const url of urls) {
+    const probe = await request(url, '/execute', { method: 'POST', headers: { 'content-type': 'application/json' }, body: single });
+    const answer = (await probe.json()) as { ok?: boolean; error?: { kind: string; message: string } | null; fuel?: { consumed: number } };
+    if (probe.status !== 200 || answer.ok !== true) {
+      const hint = probe.status === 404 && url !== first ? ` (the modules were uploaded to ${first.origin}: do the replicas share a module store? config store.shared)` : '';
+      throw new Error(`the probe POST /execute on ${url.origin} answered HTTP ${probe.status}: ${JSON.stringify(answer.error ?? answer)}${hint}`);
+    }
+    if (fuel !== undefined && answer.fuel?.consumed !== fuel) throw new Error(`${url.origin} consumed ${answer.fuel?.consumed} fuel where ${first.origin} consumed ${fuel}: not the same service`);
+    fuel = answer.fuel?.consumed;
   }
+  // the connections split evenly, the first URLs taking the remainder
+  const split = urls.map((_, i) => Math.floor(opts.connections / urls.length) + (i < opts.connections % urls.length ? 1 : 0));
   process.stderr.write(
-    `${opts.contract}: modules uploaded, probe ok (fuel ${first.fuel?.consumed}); ` +
-      `${opts.connections} connections for ${opts.duration} s against ${new URL(path, url)}${opts.batch ? ` (${opts.batch} calls a request)` : ''} ...\n`,
+    `${opts.contract}: modules uploaded, probe ok on ${urls.length} URL${urls.length > 1 ? 's' : ''} (fuel ${fuel}); ` +
+      `${opts.connections} connections (${split.join(' + ')}) for ${opts.duration} s against ${urls.map((u) => new URL(path, u).toString()).join(', ')}${opts.batch ? ` (${opts.batch} calls a request)` : ''} ...\n`,
   );
 
-  // 3. the load, between two readings of the service's counters
-  const before = await metricsText(url);
-  const latencies = new Latencies();
-  const result = await new Promise<autocannon.Result>((done, fail) => {
-    const instance = autocannon(
-      {
-        url: new URL(path, url).toString(),
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: json,
-        connections: opts.connections,
-        duration: opts.duration,
-        timeout: 30,
-      },
-      (err, res) => (err ? fail(err) : done(res)),
-    );
-    instance.on('response', (_client, status, _bytes, ms) => {
-      if (status >= 200 && status < 300) latencies.add(ms);
-    });
-  });
-  const after = await metricsText(url);
-  const lat = latencies.summary();
+  // 3. the load, between two readings of each service's counters
+  const before = await Promise.all(urls.map(metricsText));
+  const recorded: Latencies[] = [];
+  const results = await Promise.all(urls.map((u, i) => load(u, path, json, split[i]!, opts.duration, recorded)));
+  const after = await Promise.all(urls.map(metricsText));
+  const lat = Latencies.merge(recorded).summary();
 
-  const outcomes = diff(counterByLabel(after, 'wasm_executions_total', 'outcome'), counterByLabel(before, 'wasm_executions_total', 'outcome'));
-  const rejected = diff(
-    counterByLabel(after, 'wasm_requests_rejected_total', 'kind'),
-    counterByLabel(before, 'wasm_requests_rejected_total', 'kind'),
-  );
-  const statuses = Object.entries(result.statusCodeStats ?? {})
-    .map(([code, s]) => `${code}: ${s.count ?? 0}`)
-    .join(', ');
+  const counted = (metric: string, label: string) => diff(sumMaps(after.map((a) => counterByLabel(a, metric, label))), sumMaps(before.map((b) => counterByLabel(b, metric, label))));
+  const outcomes = counted('wasm_executions_total', 'outcome');
+  const rejected = counted('wasm_requests_rejected_total', 'kind');
+  const statusCounts = new Map<string, number>();
+  for (const r of results) for (const [code, st] of Object.entries(r.statusCodeStats ?? {})) statusCounts.set(code, (statusCounts.get(code) ?? 0) + (st.count ?? 0));
+  const statuses = [...statusCounts].map(([code, n]) => `${code}: ${n}`).join(', ');
+  const sum = (f: (r: autocannon.Result) => number) => results.reduce((a, r) => a + f(r), 0);
+  const duration = Math.max(...results.map((r) => r.duration));
+  const total = sum((r) => r.requests.total);
+  const reqPerSec = sum((r) => r.requests.mean);
+  const errors = sum((r) => r.errors);
+  const timeouts = sum((r) => r.timeouts);
+  const non2xx = sum((r) => r.non2xx);
 
   const lines = [
     `contract         ${opts.contract}${opts.contract === 'kv' ? ' + library (bridge)' : ''}`,
-    `connections      ${opts.connections}`,
-    `duration         ${fmt(result.duration, 1)} s`,
-    ...(opts.batch ? [`batch            ${opts.batch} calls a request: ${fmt(result.requests.mean * opts.batch, 1)} calls/s`] : []),
-    `req/s (mean)     ${fmt(result.requests.mean, 1)}  (stddev ${fmt(result.requests.stddev, 1)}, min ${fmt(result.requests.min, 0)}, max ${fmt(result.requests.max, 0)})`,
+    `urls             ${urls.map((u) => u.origin).join(', ')}`,
+    `connections      ${opts.connections}${urls.length > 1 ? `  (${split.join(' + ')})` : ''}`,
+    `duration         ${fmt(duration, 1)} s`,
+    ...(opts.batch ? [`batch            ${opts.batch} calls a request: ${fmt(reqPerSec * opts.batch, 1)} calls/s`] : []),
+    urls.length === 1
+      ? `req/s (mean)     ${fmt(results[0]!.requests.mean, 1)}  (stddev ${fmt(results[0]!.requests.stddev, 1)}, min ${fmt(results[0]!.requests.min, 0)}, max ${fmt(results[0]!.requests.max, 0)})`
+      : `req/s (mean)     ${fmt(reqPerSec, 1)} in all  (${results.map((r, i) => `${urls[i]!.origin}: ${fmt(r.requests.mean, 1)}`).join(', ')})`,
     `latency p50      ${fmt(lat.p50, 2)} ms   (2xx responses, from send to last byte)`,
     `latency p90      ${fmt(lat.p90, 2)} ms`,
     `latency p99      ${fmt(lat.p99, 2)} ms`,
     `latency max      ${fmt(lat.max, 2)} ms  (mean ${fmt(lat.mean, 2)} ms)`,
-    `total requests   ${result.requests.total}  (sent ${result.requests.sent})`,
-    `non-2xx          ${result.non2xx}${statuses ? `  (status codes: ${statuses})` : ''}`,
-    `errors           ${result.errors}  (timeouts ${result.timeouts})`,
+    `total requests   ${total}  (sent ${sum((r) => r.requests.sent)})`,
+    `non-2xx          ${non2xx}${statuses ? `  (status codes: ${statuses})` : ''}`,
+    `errors           ${errors}  (timeouts ${timeouts})`,
     `outcomes         ${outcomes.length ? outcomes.map(([k, n]) => `${k}: ${n}`).join(', ') : '(none)'}   [from /metrics wasm_executions_total]`,
     `rejected         ${rejected.length ? rejected.map(([k, n]) => `${k}: ${n}`).join(', ') : '(none)'}   [from /metrics wasm_requests_rejected_total]`,
   ];
@@ -267,22 +318,24 @@ async function main(): Promise<number> {
     process.stdout.write(
       `${JSON.stringify({
         contract: opts.contract,
+        urls: urls.map((u) => u.origin),
         connections: opts.connections,
         batch: opts.batch,
-        durationS: result.duration,
-        reqPerSecMean: result.requests.mean,
+        durationS: duration,
+        reqPerSecMean: reqPerSec,
+        perUrl: results.map((r, i) => ({ url: urls[i]!.origin, connections: split[i], reqPerSecMean: r.requests.mean, total: r.requests.total, latencyMs: recorded[i]!.summary() })),
         latencyMs: { p50: lat.p50, p90: lat.p90, p99: lat.p99, max: lat.max, mean: lat.mean },
-        total: result.requests.total,
-        non2xx: result.non2xx,
-        errors: result.errors,
-        timeouts: result.timeouts,
-        statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([c, s]) => [c, s.count ?? 0])),
+        total,
+        non2xx,
+        errors,
+        timeouts,
+        statusCodes: Object.fromEntries(statusCounts),
         outcomes: Object.fromEntries(outcomes),
         rejected: Object.fromEntries(rejected),
       })}\n`,
     );
   }
-  return result.errors > 0 ? 1 : 0;
+  return errors > 0 ? 1 : 0;
 }
 
 main().then(

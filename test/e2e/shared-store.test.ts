@@ -5,8 +5,9 @@
  * (200 for what the replica holds or runs inline, 503 store_unavailable with Retry-After for a hash it
  * does not hold), none hangs, and the service recovers when Redis is back. Skips without redis-server.
  */
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { b64, deadline, example, hexOfB64, sha256, startServer, tempDir, type Reply, type ServerProcess } from './server-harness.js';
+import { b64, deadline, ROOT, example, hexOfB64, sha256, startServer, tempDir, type Reply, type ServerProcess } from './server-harness.js';
 import { redisSkip, TestRedis } from '../support/redis.js';
 
 const skip = redisSkip();
@@ -51,10 +52,27 @@ t.test('two replicas, one Redis', { skip }, async (t) => {
     await c.stop();
   });
 
+  t.test('npm run load-test -- --url A --url B: the load spread over both replicas', async (t) => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/load-test.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const r = run('--url', a.url, '--url', b.url, '--connections', '4', '--duration', '1', '--contract', 'kv', '--json');
+    t.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    t.same(out.urls, [a.url, b.url]);
+    t.same(out.perUrl.map((p: { connections: number }) => p.connections), [2, 2], 'the connections split evenly');
+    t.ok(out.perUrl.every((p: { total: number }) => p.total > 0), 'both replicas served');
+    t.equal(out.total, out.perUrl[0].total + out.perUrl[1].total);
+    t.equal(out.non2xx, 0);
+    t.equal(out.errors, 0);
+    t.ok(out.outcomes.ok >= out.total, 'every execution ok, counted by the replicas themselves');
+    const twice = run('--url', a.url, '--url', a.url);
+    t.equal(twice.status, 2, 'the same URL twice: a usage error');
+    t.match(twice.stderr, /the same URL twice/);
+  });
+
   t.test('Redis killed under load: every request answered, none hangs; then back', async (t) => {
     const missing = '5e'.repeat(32); // not on B: may be in Redis, so not a 404 while Redis is down
     const calls: Array<{ what: string; req: Promise<Reply> }> = [];
-    const send = (what: string, body: object) => calls.push({ what, req: b.execute(body, 5000) });
+    const send = (what: string, body: Record<string, unknown>) => calls.push({ what, req: b.execute(body, 5000) });
     for (let i = 0; i < 60; i++) {
       if (i === 20) await redis.stop();
       send('held', kvCall);
