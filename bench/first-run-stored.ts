@@ -5,11 +5,14 @@
  * Three cases, each pair alternating which side goes first, a fresh module (new nonce) every time:
  *   after PUT:        the same process that took the PUT (it prepared the module then);
  *   after a restart:  a new process on the same store (it compiles the persisted prepared artifact);
- *   without artifact: a new process with store.persistPrepared off (it instruments again).
+ *   without artifact: a new process with store.persistPrepared off (it instruments again);
+ *   another replica:  when redis-server is installed, the PUTs go to a process writing through to a
+ *                     Redis, and a second process on an empty store directory (a new replica) runs them
+ *                     first: it reads the module from Redis, verifies it, and instruments it.
  * The plain side runs in this process: compile + instantiate + run(100, 50) of the original bytes.
  * Both sides must compute the same value. Options: --modules N (5).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,17 +25,19 @@ import { machine, median, now } from './util.js';
 const { values: opt } = parseArgs({ options: { modules: { type: 'string', default: '5' } } });
 const n = Number(opt.modules);
 const PORT = 18124;
-const url = `http://127.0.0.1:${PORT}`;
+const REDIS_PORT = 18126;
+let url = `http://127.0.0.1:${PORT}`;
 const dir = mkdtempSync(join(tmpdir(), 'wcr-first-stored-'));
 const base = syntheticModule(3000, 4);
 let nonce = 1;
 const fresh = () => withNonce(base, nonce++);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-async function start(env: Record<string, string> = {}): Promise<ChildProcess> {
+async function start(env: Record<string, string> = {}, port = PORT): Promise<ChildProcess> {
+  url = `http://127.0.0.1:${port}`;
   const proc = spawn(process.execPath, ['dist/server.js'], {
     cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(PORT), STORE_DIR: dir, WORKERS: '1', SEED_EXAMPLES: 'false', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), STORE_DIR: dir, WORKERS: '1', SEED_EXAMPLES: 'false', ...env },
     stdio: 'inherit',
   });
   for (let i = 0; ; i++) {
@@ -131,6 +136,25 @@ try {
   proc = await start({ STORE_PERSIST_PREPARED: 'false' });
   rows.push(await pairs('after a restart, artifacts off (instrumented again)', sets[2]!));
   await stop(proc);
+  if (spawnSync('redis-server', ['--version']).status === 0) {
+    // case 4: PUT to one replica, first executed by another with an empty store directory, through Redis
+    const redis = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      await new Promise((d) => setTimeout(d, 300));
+      const shared = { STORE_SHARED_URL: `redis://127.0.0.1:${REDIS_PORT}/0` };
+      const writer = await start(shared);
+      const set = Array.from({ length: n }, fresh);
+      for (const m of set) await put(m);
+      const other = mkdtempSync(join(tmpdir(), 'wcr-first-stored-replica-'));
+      const reader = await start({ ...shared, STORE_DIR: other }, PORT + 1);
+      rows.push(await pairs('on another replica (read from Redis, verified, instrumented)', set));
+      await stop(reader);
+      await stop(writer);
+      rmSync(other, { recursive: true, force: true });
+    } finally {
+      redis.kill('SIGKILL');
+    }
+  } else rows.push({ name: 'on another replica: skipped (no redis-server)', ours: NaN, plain: NaN, ratio: NaN });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -6,7 +6,7 @@
  *   the put fail with SharedStoreError (the module is then on this replica only, which its caller must
  *   hear: another replica would answer 404 for it).
  * - `get` reads through: a local miss asks the shared store, verifies the bytes by their sha256 and keeps
- *   them locally, so each replica reads a module from the shared store once. A value that does not hash
+ *   them locally (written in the background), so each replica reads a module from the shared store once. A value that does not hash
  *   to its key is refused (answered as unknown), counted, logged and removed from the shared store, so
  *   the next upload of the module restores it. A shared store that fails makes the get fail with
  *   SharedStoreError: the module may exist, so "unknown" would be a lie.
@@ -54,6 +54,8 @@ export class TieredModuleStore {
   private readonly logger: StoreLogger | undefined;
   private readonly observe: TieredStoreOptions['observe'];
   private readonly pendingReads = new Map<string, Promise<Uint8Array | null>>();
+  /** Local writes of modules read from the shared store, in flight. */
+  private readonly keeping = new Set<Promise<unknown>>();
   private readonly counters: SharedStoreStats = { hits: 0, misses: 0, corrupt: 0, readErrors: 0, written: 0, known: 0, repaired: 0, writeErrors: 0 };
 
   constructor(opts: TieredStoreOptions) {
@@ -87,13 +89,27 @@ export class TieredModuleStore {
     if (found || !this.shared || !isModuleHash(hash)) return found;
     let read = this.pendingReads.get(hash);
     if (!read) {
-      read = this.readShared(this.shared, hash).finally(() => this.pendingReads.delete(hash));
+      const r = this.readShared(this.shared, hash);
+      read = r.then((x) => x.bytes);
       this.pendingReads.set(hash, read);
+      // the read is shared until the local copy is written: a get meanwhile must not ask Redis again
+      const done = r.then((x) => x.kept).catch(() => undefined).finally(() => this.pendingReads.delete(hash));
+      this.keeping.add(done);
+      void done.finally(() => this.keeping.delete(done));
     }
     return read;
   }
 
-  private async readShared(shared: SharedStore, hash: string): Promise<Uint8Array | null> {
+  /** Waits for the local copies of modules read from the shared store to be written. */
+  async flush(): Promise<void> {
+    await Promise.all([...this.keeping]);
+  }
+
+  /**
+   * The bytes (null: unknown or corrupt), and the local write of a found module, which the caller does
+   * not wait for: the first execution on this replica need not wait for a disk's fsync.
+   */
+  private async readShared(shared: SharedStore, hash: string): Promise<{ bytes: Uint8Array | null; kept?: Promise<unknown> }> {
     const key = this.prefix + hash;
     let bytes: Uint8Array | null;
     try {
@@ -104,17 +120,17 @@ export class TieredModuleStore {
     }
     if (bytes === null) {
       this.counters.misses++;
-      return null;
+      return { bytes: null };
     }
     if (sha256(bytes) !== hash) {
       this.counters.corrupt++;
       const removed = await shared.deleteIfEqual(key, bytes).catch(() => false);
       this.logger?.warn({ hash, size: bytes.byteLength, removed }, 'shared store: a value does not match its sha256: refused and removed (uploading the module again restores it)');
-      return null;
+      return { bytes: null };
     }
     this.counters.hits++;
-    await this.local.put(bytes);
-    return bytes;
+    // a disk that fails is counted and logged by the local store, and never rejects its put
+    return { bytes, kept: this.local.put(bytes) };
   }
 
   private async timed<T>(op: 'read' | 'write', f: () => Promise<T>): Promise<T> {
@@ -147,6 +163,7 @@ export class TieredModuleStore {
   }
 
   async close(): Promise<void> {
+    await this.flush();
     await this.shared?.close();
   }
 }

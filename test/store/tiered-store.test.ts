@@ -82,6 +82,7 @@ t.test('shared store', { skip }, async (t) => {
 
     t.same(await b.store.get(hash), bytes, 'B reads it through');
     t.same(b.store.sharedStats(), { hits: 1, misses: 0, corrupt: 0, readErrors: 0, written: 0, known: 0, repaired: 0, writeErrors: 0 });
+    await b.store.flush(); // the local copy is written in the background
     t.same(await b.store.get(hash), bytes, 'again');
     t.equal(b.store.sharedStats()!.hits, 1, 'the second read is local: Redis is asked once');
     t.equal(b.store.stats().diskHits + b.store.stats().memoryHits, 1, 'answered by the local store');
@@ -103,6 +104,7 @@ t.test('shared store', { skip }, async (t) => {
     const c = replica(t, redis.url, p);
     await c.shared.connected(5000);
     for (const m of mods) t.same(await c.store.get(sha(m)), m);
+    await c.store.flush();
     // the copies are on C's disk: a new local store over the same directory knows them without Redis
     const again = new ModuleStore({ dir: c.dir, memoryBudgetBytes: 0 });
     for (const m of mods) t.same(await again.get(sha(m)), m, 'written to the local disk');
@@ -143,7 +145,13 @@ t.test('shared store', { skip }, async (t) => {
     await a.store.put(bytes);
     const got = await Promise.all(Array.from({ length: 20 }, () => b.store.get(sha(bytes))));
     t.ok(got.every((g) => g !== null && sha(g) === sha(bytes)));
+    // and gets after the answer, while the local copy is still being written
+    const later = await Promise.all(Array.from({ length: 5 }, () => b.store.get(sha(bytes))));
+    t.ok(later.every((g) => g !== null && sha(g) === sha(bytes)));
     t.equal(b.observed.filter((o) => o.op === 'read').length, 1, 'one read');
+    await b.store.flush();
+    t.same(await b.store.get(sha(bytes)), bytes);
+    t.equal(b.observed.filter((o) => o.op === 'read').length, 1, 'still one read: kept locally');
   });
 
   t.test('no credentials in what the store reports', async (t) => {
@@ -168,6 +176,7 @@ t.test('shared store', { skip }, async (t) => {
     const known = bytesOf('known to b');
     await a.store.put(known);
     t.same(await b.store.get(sha(known)), known);
+    await b.store.flush();
     const other = bytesOf('only in redis');
     await a.store.put(other);
 

@@ -1,0 +1,162 @@
+/**
+ * `npm run bench:replicas`: one replica against two replicas sharing one Redis, side by side in one run,
+ * with the project's own load test (`scripts/load-test.ts --url A [--url B] --json`, kv + library by
+ * hash, uploaded to the first replica only): requests/s, p50/p99, errors, and each replica's resident
+ * memory after the load. Layouts, each measured in alternating rounds (one, two, three, one, two, ...):
+ *   one replica, 2 workers;   two replicas, 1 worker each;   two replicas, 2 workers each.
+ * All on this machine: the replicas share its cores with each other and with the load generator, so the
+ * figures show what sharing a store costs a replica, not what more machines would add (docs/SCALING.md).
+ * Then Redis's own figures for module-sized values with redis-benchmark, when installed.
+ * Needs redis-server. Options: --seconds N per round (10), --rounds N (2), --connections N (16).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT } from './corpus.js';
+import { machine, median, progress, table } from './util.js';
+
+const { values: opt } = parseArgs({
+  options: { seconds: { type: 'string', default: '10' }, rounds: { type: 'string', default: '2' }, connections: { type: 'string', default: '16' } },
+});
+const seconds = Number(opt.seconds);
+const rounds = Number(opt.rounds);
+const connections = Number(opt.connections);
+const REDIS_PORT = 18130;
+const REDIS_URL = `redis://127.0.0.1:${REDIS_PORT}/0`;
+
+if (spawnSync('redis-server', ['--version']).status !== 0) {
+  process.stderr.write('bench:replicas needs redis-server (apt-get install redis-server)\n');
+  process.exit(2);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A replica: `node dist/server.js` on a free port and a fresh store directory, sharing the Redis. */
+async function replica(workers: number): Promise<{ url: string; proc: ChildProcess; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'wcr-replica-'));
+  const proc = spawn(process.execPath, ['dist/server.js'], {
+    cwd: ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', WORKERS: String(workers), STORE_DIR: dir, SEED_EXAMPLES: 'false', STORE_SHARED_URL: REDIS_URL },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((done, fail) => {
+    let buf = '';
+    const timer = setTimeout(() => fail(new Error('a replica did not start')), 20_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
+      if (m) {
+        clearTimeout(timer);
+        proc.stdout!.removeAllListeners('data');
+        proc.stdout!.resume(); // the request logs go on, as in production
+        done(m[1]!);
+      }
+    });
+    proc.once('exit', (code) => fail(new Error(`a replica exited with ${code}`)));
+  });
+  for (let i = 0; i < 200; i++) {
+    if ((await fetch(`${url}/ready`).catch(() => null))?.ok) return { url, proc, dir };
+    await sleep(100);
+  }
+  throw new Error('a replica is not ready');
+}
+
+async function stop(r: { proc: ChildProcess; dir: string }): Promise<void> {
+  const exited = new Promise((d) => r.proc.once('exit', d));
+  r.proc.kill('SIGTERM');
+  await exited;
+  rmSync(r.dir, { recursive: true, force: true });
+}
+
+async function rssMiB(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1]) / 2 ** 20;
+}
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  rss: number[];
+}
+
+async function measure(layout: number[]): Promise<Run> {
+  const replicas = [];
+  for (const w of layout) replicas.push(await replica(w));
+  try {
+    const args = ['--import', 'tsx', 'scripts/load-test.ts', ...replicas.flatMap((r) => ['--url', r.url]), '--connections', String(connections), '--duration', String(seconds), '--contract', 'kv', '--json'];
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+    if (r.status !== 0) throw new Error(`load-test failed: ${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    const rss = await Promise.all(replicas.map((x) => rssMiB(x.url)));
+    return { rps: out.reqPerSecMean, p50: out.latencyMs.p50, p99: out.latencyMs.p99, errors: out.errors, non2xx: out.non2xx, rss };
+  } finally {
+    for (const x of replicas) await stop(x);
+  }
+}
+
+const layouts: Array<{ name: string; workers: number[] }> = [
+  { name: 'one replica, 2 workers', workers: [2] },
+  { name: 'two replicas sharing Redis, 1 worker each', workers: [1, 1] },
+  { name: 'two replicas sharing Redis, 2 workers each', workers: [2, 2] },
+];
+
+const redis = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+const lines: string[] = [];
+try {
+  await sleep(300);
+  const runs = new Map<string, Run[]>(layouts.map((l) => [l.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const l of layouts) {
+      progress(`round ${round + 1}/${rounds}: ${l.name} ...`);
+      runs.get(l.name)!.push(await measure(l.workers));
+    }
+  }
+  const base = median(runs.get(layouts[0]!.name)!.map((r) => r.rps));
+  const m = machine();
+  lines.push(`${m.date}, ${m.cpu} (${m.cores} cores), Node ${m.node}, commit ${m.commit}`);
+  lines.push(`load-test: kv + library by hash, ${connections} connections in all, ${seconds} s a round, ${rounds} rounds a layout (medians), log level info`);
+  lines.push('');
+  lines.push(
+    table(
+      ['layout', 'req/s', 'vs one replica', 'p50 ms', 'p99 ms', 'errors + non-2xx', 'RSS per replica MiB'],
+      layouts.map((l) => {
+        const rs = runs.get(l.name)!;
+        const rps = median(rs.map((r) => r.rps));
+        return [
+          l.name,
+          rps.toFixed(0),
+          `${(rps / base).toFixed(2)}×`,
+          median(rs.map((r) => r.p50)).toFixed(2),
+          median(rs.map((r) => r.p99)).toFixed(2),
+          String(rs.reduce((a, r) => a + r.errors + r.non2xx, 0)),
+          rs.at(-1)!.rss.map((x) => x.toFixed(0)).join(' + '),
+        ];
+      }),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ),
+  );
+  // Redis's own capacity for values the size of modules: what a replica's first read of a module costs it
+  const sizes: Array<[string, number, number]> = [['20 kB (the library)', 20_000, 20_000], ['1 MiB', 1 << 20, 400], ['4 MiB (the module size limit)', 4 << 20, 100]];
+  const rows: string[][] = [];
+  for (const [name, bytes, n] of sizes) {
+    const r = spawnSync('redis-benchmark', ['-p', String(REDIS_PORT), '-t', 'set,get', '-d', String(bytes), '-n', String(n), '-c', '4', '-q'], { encoding: 'utf8', timeout: 120_000 });
+    if (r.status !== 0) continue;
+    const rate = (op: string) => Number(new RegExp(`^${op}: ([\\d.]+) requests per second`, 'mi').exec(r.stdout.replace(/\r/g, '\n'))?.[1]);
+    const p50 = (op: string) => Number(new RegExp(`^${op}: [\\d.]+ requests per second, p50=([\\d.]+) msec`, 'mi').exec(r.stdout.replace(/\r/g, '\n'))?.[1]);
+    rows.push([name, rate('SET').toFixed(0), rate('GET').toFixed(0), p50('GET').toFixed(3), ((rate('GET') * bytes) / 1e6).toFixed(0)]);
+  }
+  if (rows.length) {
+    lines.push('');
+    lines.push('redis-benchmark on the same Redis (4 clients):');
+    lines.push('');
+    lines.push(table(['value', 'SET/s', 'GET/s', 'GET p50 ms', 'GET MB/s'], rows, ['l', 'r', 'r', 'r', 'r']));
+  }
+} finally {
+  redis.kill('SIGKILL');
+}
+process.stdout.write(`${lines.join('\n')}\n`);
