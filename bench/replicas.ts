@@ -3,7 +3,9 @@
  * with the project's own load test (`scripts/load-test.ts --url A [--url B] --json`, kv + library by
  * hash, uploaded to the first replica only): requests/s, p50/p99, errors, and each replica's resident
  * memory after the load. Layouts, each measured in alternating rounds (one, two, three, one, two, ...):
- *   one replica, 2 workers;   two replicas, 1 worker each;   two replicas, 2 workers each.
+ *   one replica, 2 workers;   two replicas, 1 worker each;   two replicas, 2 workers each;
+ *   and, where `taskset` exists, one replica (1 worker) pinned to core 0 with the load generator pinned
+ *   to core 1: the throughput of one core, the unit of the capacity model.
  * All on this machine: the replicas share its cores with each other and with the load generator, so the
  * figures show what sharing a store costs a replica, not what more machines would add (docs/SCALING.md).
  * Then Redis's own figures for module-sized values with redis-benchmark, when installed.
@@ -34,9 +36,10 @@ if (spawnSync('redis-server', ['--version']).status !== 0) {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A replica: `node dist/server.js` on a free port and a fresh store directory, sharing the Redis. */
-async function replica(workers: number): Promise<{ url: string; proc: ChildProcess; dir: string }> {
+async function replica(workers: number, core?: number): Promise<{ url: string; proc: ChildProcess; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'wcr-replica-'));
-  const proc = spawn(process.execPath, ['dist/server.js'], {
+  const [cmd, args] = core === undefined ? [process.execPath, ['dist/server.js']] : ['taskset', ['-c', String(core), process.execPath, 'dist/server.js']];
+  const proc = spawn(cmd, args, {
     cwd: ROOT,
     env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', WORKERS: String(workers), STORE_DIR: dir, SEED_EXAMPLES: 'false', STORE_SHARED_URL: REDIS_URL },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -84,12 +87,13 @@ interface Run {
   rss: number[];
 }
 
-async function measure(layout: number[]): Promise<Run> {
+async function measure(layout: Layout): Promise<Run> {
   const replicas = [];
-  for (const w of layout) replicas.push(await replica(w));
+  for (const w of layout.workers) replicas.push(await replica(w, layout.pinned ? 0 : undefined));
   try {
-    const args = ['--import', 'tsx', 'scripts/load-test.ts', ...replicas.flatMap((r) => ['--url', r.url]), '--connections', String(connections), '--duration', String(seconds), '--contract', 'kv', '--json'];
-    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: (seconds + 60) * 1000 });
+    const args = ['--import', 'tsx', 'scripts/load-test.ts', ...replicas.flatMap((r) => ['--url', r.url]), '--connections', String(layout.pinned ? connections / 2 : connections), '--duration', String(seconds), '--contract', 'kv', '--json'];
+    const [cmd, all] = layout.pinned ? ['taskset', ['-c', '1', process.execPath, ...args]] : [process.execPath, args];
+    const r = spawnSync(cmd, all, { cwd: ROOT, encoding: 'utf8', timeout: (seconds + 60) * 1000 });
     if (r.status !== 0) throw new Error(`load-test failed: ${r.stderr}`);
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
     const rss = await Promise.all(replicas.map((x) => rssMiB(x.url)));
@@ -99,11 +103,18 @@ async function measure(layout: number[]): Promise<Run> {
   }
 }
 
-const layouts: Array<{ name: string; workers: number[] }> = [
+interface Layout {
+  name: string;
+  workers: number[];
+  /** The replica on core 0, the load generator on core 1 (half the connections: one replica's share). */
+  pinned?: boolean;
+}
+const layouts: Layout[] = [
   { name: 'one replica, 2 workers', workers: [2] },
   { name: 'two replicas sharing Redis, 1 worker each', workers: [1, 1] },
   { name: 'two replicas sharing Redis, 2 workers each', workers: [2, 2] },
 ];
+if (spawnSync('taskset', ['-c', '0', 'true']).status === 0) layouts.push({ name: 'one replica, 1 worker, pinned to one core (load from the other)', workers: [1], pinned: true });
 
 const redis = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
 const lines: string[] = [];
@@ -113,13 +124,13 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const l of layouts) {
       progress(`round ${round + 1}/${rounds}: ${l.name} ...`);
-      runs.get(l.name)!.push(await measure(l.workers));
+      runs.get(l.name)!.push(await measure(l));
     }
   }
   const base = median(runs.get(layouts[0]!.name)!.map((r) => r.rps));
   const m = machine();
   lines.push(`${m.date}, ${m.cpu} (${m.cores} cores), Node ${m.node}, commit ${m.commit}`);
-  lines.push(`load-test: kv + library by hash, ${connections} connections in all, ${seconds} s a round, ${rounds} rounds a layout (medians), log level info`);
+  lines.push(`load-test: kv + library by hash, ${connections} connections in all (${connections / 2} for the pinned replica), ${seconds} s a round, ${rounds} rounds a layout (medians), log level info`);
   lines.push('');
   lines.push(
     table(
