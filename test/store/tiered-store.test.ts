@@ -9,6 +9,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ModuleStore } from '../../src/store/module-store.js';
@@ -231,6 +232,26 @@ t.test('shared store', { skip }, async (t) => {
     t.same(await a.store.put(bytesOf('after')), { hash: sha(bytesOf('after')), created: true }, 'writes work again');
     t.same(await a.store.get(sha(before)), before, 'a restarted Redis without persistence lost its data: the local copy answers');
     t.ok(logs.some((l) => l.level === 'info' && l.msg === 'shared store: connected'), 'the recovery is logged');
+  });
+
+  t.test('a "Redis" that answers garbage: errors, never a crash or a hang', async (t) => {
+    const junk = createServer((sock) => {
+      sock.on('data', () => sock.write('%%% not RESP at all \r\n\x00\xff'));
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => junk.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise<void>((r) => junk.close(() => r())));
+    const port = (junk.address() as { port: number }).port;
+    const logs: Logged[] = [];
+    const a = replica(t, `redis://127.0.0.1:${port}/0`, prefix(), logs);
+    t.equal(await a.shared.connected(500), false, 'never ready');
+    const r = await timed(a.store.get(sha(bytesOf('any'))));
+    t.type(r.error, SharedStoreError);
+    t.ok(r.ms < TIMEOUT_MS + 2000, `bounded (${r.ms.toFixed(0)} ms)`);
+    const w = await timed(a.store.put(bytesOf('any')));
+    t.type(w.error, SharedStoreError);
+    t.equal(a.shared.status().state, 'down');
+    t.ok(logs.some((l) => l.level === 'warn'), 'reported');
   });
 
   t.test('a store never reached: connecting, then down; operations fail at once', async (t) => {
