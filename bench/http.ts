@@ -5,13 +5,13 @@
  * logger settings. Target (docs/BENCHMARKS.md): the service reaches ≥ 0.5× the bare route's requests/s.
  * Options: --connections N (16), --seconds N per round (5), --rounds N (3).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { ROOT } from './corpus.js';
+import { ready, startServer } from './server.js';
 import { machine, median, table } from './util.js';
 
 const { values: opt } = parseArgs({
@@ -28,35 +28,6 @@ const request = JSON.stringify({
   library: { hash: sha(wasm('library')) },
   input: Buffer.from('bench').toString('base64'),
 });
-
-/** Starts a server script; resolves with its base URL once it logs where it listens. */
-function start(args: string[], env: Record<string, string>): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((done, fail) => {
-    let buf = '';
-    const timer = setTimeout(() => fail(new Error(`${args.join(' ')} did not start`)), 20_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        proc.stdout!.removeAllListeners('data');
-        proc.stdout!.resume(); // keep draining the logs
-        done({ url: m[1]!, proc });
-      }
-    });
-    proc.on('exit', (code) => fail(new Error(`${args.join(' ')} exited with ${code}`)));
-  });
-}
-
-async function ready(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const r = await fetch(`${url}/ready`).catch(() => null);
-    if (r?.ok) return;
-    await new Promise((d) => setTimeout(d, 100));
-  }
-  throw new Error('service not ready');
-}
 
 interface Round {
   rps: number;
@@ -78,12 +49,12 @@ async function load(url: string): Promise<Round> {
 }
 
 const env = { LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', STORE_DIR: 'none', WORKERS: '2' };
-const service = await start(['dist/server.js'], env);
+const service = await startServer(['dist/server.js'], env);
 await ready(service.url);
 // the bare route answers exactly what the service answers to this request
 const sample = await (await fetch(`${service.url}/execute`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: request })).text();
 if (!JSON.parse(sample).ok) throw new Error(`the benchmark request failed: ${sample}`);
-const bare = await start(['--import', 'tsx', 'bench/bare-server.ts'], { ...env, BARE_BODY: sample });
+const bare = await startServer(['--import', 'tsx', 'bench/bare-server.ts'], { ...env, BARE_BODY: sample });
 
 const results = { bare: [] as Round[], service: [] as Round[] };
 try {

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './corpus.js';
+import { ready, startServer } from './server.js';
 import { machine, median, progress, table } from './util.js';
 
 const { values: opt } = parseArgs({
@@ -38,32 +39,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A replica: `node dist/server.js` on a free port and a fresh store directory, sharing the Redis. */
 async function replica(workers: number, core?: number): Promise<{ url: string; proc: ChildProcess; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'wcr-replica-'));
-  const [cmd, args] = core === undefined ? [process.execPath, ['dist/server.js']] : ['taskset', ['-c', String(core), process.execPath, 'dist/server.js']];
-  const proc = spawn(cmd, args, {
-    cwd: ROOT,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', WORKERS: String(workers), STORE_DIR: dir, SEED_EXAMPLES: 'false', STORE_SHARED_URL: REDIS_URL },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((done, fail) => {
-    let buf = '';
-    const timer = setTimeout(() => fail(new Error('a replica did not start')), 20_000);
-    proc.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        proc.stdout!.removeAllListeners('data');
-        proc.stdout!.resume(); // the request logs go on, as in production
-        done(m[1]!);
-      }
-    });
-    proc.once('exit', (code) => fail(new Error(`a replica exited with ${code}`)));
-  });
-  for (let i = 0; i < 200; i++) {
-    if ((await fetch(`${url}/ready`).catch(() => null))?.ok) return { url, proc, dir };
-    await sleep(100);
-  }
-  throw new Error('a replica is not ready');
+  const env = { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', WORKERS: String(workers), STORE_DIR: dir, SEED_EXAMPLES: 'false', STORE_SHARED_URL: REDIS_URL };
+  const { url, proc } = await startServer(['dist/server.js'], env, core === undefined ? [] : ['taskset', '-c', String(core)]);
+  await ready(url);
+  return { url, proc, dir };
 }
 
 async function stop(r: { proc: ChildProcess; dir: string }): Promise<void> {

@@ -189,6 +189,23 @@ function restrictedViolations(spec: Obj): string[] {
   return out;
 }
 
+/** A container locked down: non-root (uid `uid`, or any but 0), read-only root, no escalation, privilege or capabilities, seccomp RuntimeDefault. */
+function lockedDown(where: string, spec: Obj, c: Obj, uid?: number): string[] {
+  const out: string[] = [];
+  const psc: Obj = spec.securityContext ?? {};
+  const sc: Obj = c.securityContext ?? {};
+  const runAs = sc.runAsUser ?? psc.runAsUser;
+  if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) out.push(`${where}: runAsNonRoot is not true`);
+  if (uid !== undefined ? runAs !== uid : typeof runAs !== 'number' || runAs === 0) out.push(`${where}: runAsUser is not ${uid ?? 'set to a non-root uid'}`);
+  if (sc.readOnlyRootFilesystem !== true) out.push(`${where}: readOnlyRootFilesystem is not true`);
+  if (sc.allowPrivilegeEscalation !== false) out.push(`${where}: allowPrivilegeEscalation is not false`);
+  if (sc.privileged === true) out.push(`${where}: privileged`);
+  if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${where}: capabilities.drop lacks ALL`);
+  if (sc.capabilities?.add?.length) out.push(`${where}: capabilities added`);
+  if ((sc.seccompProfile ?? psc.seccompProfile)?.type !== 'RuntimeDefault') out.push(`${where}: seccompProfile is not RuntimeDefault`);
+  return out;
+}
+
 /** The rules of a Redis for the shared module store (production overlay), and its NetworkPolicies and Service. */
 function redisProblems(w: Obj, objs: Obj[]): string[] {
   const out: string[] = [];
@@ -198,17 +215,7 @@ function redisProblems(w: Obj, objs: Obj[]): string[] {
   const where = `${id(w)} redis`;
   if (!c) return [`${where}: no redis container`];
   if (w.kind !== 'StatefulSet') out.push(`${where}: not a StatefulSet`);
-  const psc: Obj = spec.securityContext ?? {};
-  const sc: Obj = c.securityContext ?? {};
-  const uid = sc.runAsUser ?? psc.runAsUser;
-  if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) out.push(`${where}: runAsNonRoot is not true`);
-  if (typeof uid !== 'number' || uid === 0) out.push(`${where}: runAsUser is not set to a non-root uid`);
-  if (sc.readOnlyRootFilesystem !== true) out.push(`${where}: readOnlyRootFilesystem is not true`);
-  if (sc.allowPrivilegeEscalation !== false) out.push(`${where}: allowPrivilegeEscalation is not false`);
-  if (sc.privileged === true) out.push(`${where}: privileged`);
-  if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${where}: capabilities.drop lacks ALL`);
-  if (sc.capabilities?.add?.length) out.push(`${where}: capabilities added`);
-  if ((sc.seccompProfile ?? psc.seccompProfile)?.type !== 'RuntimeDefault') out.push(`${where}: seccompProfile is not RuntimeDefault`);
+  out.push(...lockedDown(where, spec, c));
 
   // arguments (command and args form one command line; the last occurrence of a flag wins)
   const argv: string[] = [...(c.command ?? []), ...(c.args ?? [])].map(String);
@@ -285,16 +292,7 @@ function problems(objs: Obj[]): string[] {
     const spec = podSpec(w)!;
     const c = spec.containers.find((x: Obj) => x.name === 'wasm-runner') as Obj;
     const where = `${id(w)} wasm-runner`;
-    const psc: Obj = spec.securityContext ?? {};
-    const sc: Obj = c.securityContext ?? {};
-    if ((sc.runAsNonRoot ?? psc.runAsNonRoot) !== true) out.push(`${where}: runAsNonRoot is not true`);
-    if ((sc.runAsUser ?? psc.runAsUser) !== 1000) out.push(`${where}: runAsUser is not 1000`);
-    if (sc.readOnlyRootFilesystem !== true) out.push(`${where}: readOnlyRootFilesystem is not true`);
-    if (sc.allowPrivilegeEscalation !== false) out.push(`${where}: allowPrivilegeEscalation is not false`);
-    if (sc.privileged === true) out.push(`${where}: privileged`);
-    if (!(sc.capabilities?.drop ?? []).includes('ALL')) out.push(`${where}: capabilities.drop lacks ALL`);
-    if (sc.capabilities?.add?.length) out.push(`${where}: capabilities added`);
-    if ((sc.seccompProfile ?? psc.seccompProfile)?.type !== 'RuntimeDefault') out.push(`${where}: seccompProfile is not RuntimeDefault`);
+    out.push(...lockedDown(where, spec, c, 1000));
 
     // env → config (CONFIG_FILE taken from the mounted ConfigMap)
     const env: NodeJS.ProcessEnv = {};
