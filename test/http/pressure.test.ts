@@ -36,7 +36,7 @@ t.test('over the resident-memory threshold: the message names it', async (t) => 
 });
 
 t.test('under the thresholds (the defaults): work runs', async (t) => {
-  const { app } = await startApp(t);
+  const { app } = await startApp(t, { overload: loadConfig({}).overload });
   await new Promise((r) => setTimeout(r, 300));
   const r = await execute(app, { contract: { hash: sha256(hello) }, input: b64('x') });
   t.equal(r.status, 200);

@@ -28,14 +28,17 @@ export interface TestApp {
 
 /**
  * The real app with one worker, silent, on a fresh mkdtemp store directory (removed at teardown),
- * ready (examples seeded, pool warm). `overrides` are merged over the defaults by loadConfig.
+ * ready (examples seeded, pool warm), the event-loop-delay guard off unless `overrides.overload` sets it. `overrides` are merged over the defaults by loadConfig.
  */
 export async function startApp(t: T, overrides: Record<string, unknown> = {}): Promise<TestApp> {
-  const { store, ...rest } = overrides as { store?: Record<string, unknown> };
+  const { store, ...rest } = overrides as { store?: Record<string, unknown>; overload?: Record<string, unknown> };
   // a store directory given by the caller is the caller's to remove
   const own = store?.dir === undefined;
   const storeDir = own ? mkdtempSync(join(tmpdir(), 'wcr-http-')) : (store!.dir as string);
-  const config = loadConfig({}, { workers: 1, logLevel: 'silent', ...rest, store: { ...store, dir: storeDir } });
+  // the app shares this process's event loop with the test (WAT compiled with wabt, big modules built,
+  // all synchronous): its event-loop-delay guard would count the test's work as the app's lag and
+  // refuse requests on a loaded machine. Off unless the test sets it (pressure tests, e2e overload).
+  const config = loadConfig({}, { workers: 1, logLevel: 'silent', ...rest, overload: { maxEventLoopDelayMs: 0, ...rest.overload }, store: { ...store, dir: storeDir } });
   const stale = staleDist();
   if (stale.length) {
     t.comment(`warning: dist/ is older than ${stale.slice(0, 3).join(', ')}: the workers run dist/, this process src/ — run \`npm run build\``);
