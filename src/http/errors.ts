@@ -51,6 +51,13 @@ export function storeUnavailable(e: SharedStoreError, consequence: string): Http
   return new HttpError(503, 'store_unavailable', `${e.message}, ${consequence}`, STORE_RETRY_AFTER);
 }
 
+/** `p`, with a failure of the shared store answered as `storeUnavailable(…, consequence)`. */
+export function storeOr503<T>(p: Promise<T>, consequence: string): Promise<T> {
+  return p.catch((e: unknown) => {
+    throw e instanceof SharedStoreError ? storeUnavailable(e, consequence) : e;
+  });
+}
+
 /** 413 for a module over policy.maxModuleBytes (`bytes` when known). */
 export function moduleTooLarge(what: string, limit: number, bytes?: number): HttpError {
   return new HttpError(

@@ -13,10 +13,9 @@ import {
 } from '../engine/prepare.js';
 import type { Policy } from '../wasm/policy.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
-import { SharedStoreError } from '../store/shared-store.js';
 import type { TieredModuleStore } from '../store/tiered-store.js';
 import type { PreparedCache } from '../store/prepared-cache.js';
-import { HttpError, moduleTooLarge, storeUnavailable } from './errors.js';
+import { HttpError, moduleTooLarge, storeOr503 } from './errors.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -115,11 +114,7 @@ export class ModuleResolver {
     }
     const cached = this.prepared.get(`${ref.hash}:${this.keys[variant]}`);
     if (cached) return cached;
-    const read = () =>
-      this.store.get(ref.hash).catch((e: unknown) => {
-        if (e instanceof SharedStoreError) throw storeUnavailable(e, `and the ${role} (${ref.hash}) is not on this replica: retry later`);
-        throw e;
-      });
+    const read = () => storeOr503(this.store.get(ref.hash), `and the ${role} (${ref.hash}) is not on this replica: retry later`);
     return this.fromStore(ref.hash, variant, read, role);
   }
 }

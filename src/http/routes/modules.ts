@@ -2,9 +2,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { inspect, type ModuleInfo } from '../../engine/prepare.js';
 import { formatFuncType } from '../../wasm/module.js';
-import { SharedStoreError } from '../../store/shared-store.js';
 import type { TieredModuleStore } from '../../store/tiered-store.js';
-import { bodyTooLarge, HttpError, moduleTooLarge, storeUnavailable, unsupportedMediaType } from '../errors.js';
+import { bodyTooLarge, HttpError, moduleTooLarge, storeOr503, unsupportedMediaType } from '../errors.js';
 import type { ModuleResolver } from '../module-resolver.js';
 import { ERROR_EXAMPLES as E, errorResponse, HashParams, moduleInfoResponse } from '../schemas.js';
 
@@ -74,10 +73,7 @@ export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = asyn
       // validate, check policy and compile now, so a bad module is refused at upload
       // (its prepared form persists with it: a restart need not instrument it again)
       const prepared = await resolver.prepareStored(bytes);
-      const { created } = await store.put(bytes).catch((e: unknown) => {
-        if (e instanceof SharedStoreError) throw storeUnavailable(e, 'so the module is kept on this replica only (another would answer 404 for it): retry the upload');
-        throw e;
-      });
+      const { created } = await storeOr503(store.put(bytes), 'so the module is kept on this replica only (another would answer 404 for it): retry the upload');
       req.log.info({ hash: prepared.info.hash, bytes: bytes.length, created }, 'module stored');
       return reply.status(created ? 201 : 200).send(moduleInfoBody(prepared.info));
     },
@@ -101,10 +97,7 @@ export const modulesRoute: FastifyPluginAsyncTypebox<ModulesRouteOptions> = asyn
     async (req) => {
       const { hash } = req.params;
       if (!HASH.test(hash)) throw new HttpError(400, 'bad_request', 'a module hash is 64 lowercase hex digits (sha256)');
-      const bytes = await store.get(hash).catch((e: unknown) => {
-        if (e instanceof SharedStoreError) throw storeUnavailable(e, 'and the module is not on this replica: retry later');
-        throw e;
-      });
+      const bytes = await storeOr503(store.get(hash), 'and the module is not on this replica: retry later');
       if (!bytes) throw new HttpError(404, 'not_found', `no module with hash ${hash}`);
       return moduleInfoBody(inspect(bytes).info);
     },
