@@ -2,7 +2,7 @@
  * `npm run bench:first-stored`: the first execution by hash of a new 1 MiB module after `PUT /modules`
  * (target ≤ 1.5× a plain `WebAssembly.compile` + instantiate + call of the original), against the
  * built service on 127.0.0.1 (one worker, a fresh store directory), and the PUT itself (ms, MB/s).
- * Three cases, each pair alternating which side goes first, a fresh module (new nonce) every time:
+ * Four cases, each pair alternating which side goes first, a fresh module (new nonce) every time:
  *   after PUT:        the same process that took the PUT (it prepared the module then);
  *   after a restart:  a new process on the same store (it compiles the persisted prepared artifact);
  *   without artifact: a new process with store.persistPrepared off (it instruments again);
@@ -12,7 +12,7 @@
  * The plain side runs in this process: compile + instantiate + run(100, 50) of the original bytes.
  * Both sides must compute the same value. Options: --modules N (5).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,44 +20,32 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './corpus.js';
 import { syntheticModule, withNonce } from './first-run.js';
+import { hasRedis, ready, startRedis, startServer, stopServer } from './server.js';
 import { machine, median, now } from './util.js';
 
 const { values: opt } = parseArgs({ options: { modules: { type: 'string', default: '5' } } });
 const n = Number(opt.modules);
-const PORT = 18124;
 const REDIS_PORT = 18126;
-let url = `http://127.0.0.1:${PORT}`;
+/** The service the helpers below talk to: the last one started. */
+let url = '';
 const dir = mkdtempSync(join(tmpdir(), 'wcr-first-stored-'));
 const base = syntheticModule(3000, 4);
 let nonce = 1;
 const fresh = () => withNonce(base, nonce++);
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-async function start(env: Record<string, string> = {}, port = PORT): Promise<ChildProcess> {
-  url = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, ['dist/server.js'], {
-    cwd: ROOT,
-    env: { ...process.env, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), STORE_DIR: dir, WORKERS: '1', SEED_EXAMPLES: 'false', ...env },
-    stdio: 'inherit',
-  });
-  for (let i = 0; ; i++) {
-    const r = await fetch(`${url}/ready`).catch(() => null);
-    if (r?.ok) break;
-    if (i > 200) throw new Error('service not ready');
-    await new Promise((d) => setTimeout(d, 100));
-  }
+async function start(env: Record<string, string> = {}): Promise<ChildProcess> {
+  const server = await startServer(['dist/server.js'], { LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', STORE_DIR: dir, WORKERS: '1', SEED_EXAMPLES: 'false', ...env });
+  url = server.url;
+  await ready(url);
   // one execution of another module, so that the pool and the route are warm
   const warm = fresh();
   await put(warm);
   await executeByHash(sha(warm));
-  return proc;
+  return server.proc;
 }
 
-async function stop(proc: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
-}
+const stop = stopServer;
 
 async function put(bytes: Uint8Array): Promise<number> {
   const t = now();
@@ -136,17 +124,16 @@ try {
   proc = await start({ STORE_PERSIST_PREPARED: 'false' });
   rows.push(await pairs('after a restart, artifacts off (instrumented again)', sets[2]!));
   await stop(proc);
-  if (spawnSync('redis-server', ['--version']).status === 0) {
+  if (hasRedis()) {
     // case 4: PUT to one replica, first executed by another with an empty store directory, through Redis
-    const redis = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const redis = await startRedis(REDIS_PORT);
     try {
-      await new Promise((d) => setTimeout(d, 300));
       const shared = { STORE_SHARED_URL: `redis://127.0.0.1:${REDIS_PORT}/0` };
       const writer = await start(shared);
       const set = Array.from({ length: n }, fresh);
       for (const m of set) await put(m);
       const other = mkdtempSync(join(tmpdir(), 'wcr-first-stored-replica-'));
-      const reader = await start({ ...shared, STORE_DIR: other }, PORT + 1);
+      const reader = await start({ ...shared, STORE_DIR: other });
       rows.push(await pairs('on another replica (read from Redis, verified, instrumented)', set));
       await stop(reader);
       await stop(writer);

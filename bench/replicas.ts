@@ -11,13 +11,13 @@
  * Then Redis's own figures for module-sized values with redis-benchmark, when installed.
  * Needs redis-server. Options: --seconds N per round (10), --rounds N (2), --connections N (16).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ROOT } from './corpus.js';
-import { ready, startServer } from './server.js';
+import { hasRedis, ready, startRedis, startServer, stopServer } from './server.js';
 import { machine, median, progress, table } from './util.js';
 
 const { values: opt } = parseArgs({
@@ -29,12 +29,11 @@ const connections = Number(opt.connections);
 const REDIS_PORT = 18130;
 const REDIS_URL = `redis://127.0.0.1:${REDIS_PORT}/0`;
 
-if (spawnSync('redis-server', ['--version']).status !== 0) {
+if (!hasRedis()) {
   process.stderr.write('bench:replicas needs redis-server (apt-get install redis-server)\n');
   process.exit(2);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A replica: `node dist/server.js` on a free port and a fresh store directory, sharing the Redis. */
 async function replica(workers: number, core?: number): Promise<{ url: string; proc: ChildProcess; dir: string }> {
@@ -46,9 +45,7 @@ async function replica(workers: number, core?: number): Promise<{ url: string; p
 }
 
 async function stop(r: { proc: ChildProcess; dir: string }): Promise<void> {
-  const exited = new Promise((d) => r.proc.once('exit', d));
-  r.proc.kill('SIGTERM');
-  await exited;
+  await stopServer(r.proc);
   rmSync(r.dir, { recursive: true, force: true });
 }
 
@@ -95,10 +92,9 @@ const layouts: Layout[] = [
 ];
 if (spawnSync('taskset', ['-c', '0', 'true']).status === 0) layouts.push({ name: 'one replica, 1 worker, pinned to one core (load from the other)', workers: [1], pinned: true });
 
-const redis = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+const redis = await startRedis(REDIS_PORT);
 const lines: string[] = [];
 try {
-  await sleep(300);
   const runs = new Map<string, Run[]>(layouts.map((l) => [l.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (const l of layouts) {

@@ -1,5 +1,5 @@
 /** Starting the built service (or another server script) as a child process for a benchmark. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { ROOT } from './corpus.js';
 
 /**
@@ -34,4 +34,25 @@ export async function ready(url: string): Promise<void> {
     await new Promise((d) => setTimeout(d, 100));
   }
   throw new Error('service not ready');
+}
+
+/** SIGTERM, then waits for the exit (the service drains its requests first). */
+export async function stopServer(proc: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+/** Whether Debian's redis-server is installed. */
+export const hasRedis = (): boolean => spawnSync('redis-server', ['--version']).status === 0;
+
+/** A Redis without persistence on 127.0.0.1:`port`, answering PING; kill it with SIGKILL when done. */
+export async function startRedis(port: number): Promise<ChildProcess> {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') return proc;
+    await new Promise((d) => setTimeout(d, 50));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`redis-server on port ${port} did not answer`);
 }

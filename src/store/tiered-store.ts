@@ -6,9 +6,9 @@
  *   the put fail with SharedStoreError (the module is then on this replica only, which its caller must
  *   hear: another replica would answer 404 for it).
  * - `get` reads through: a local miss asks the shared store, verifies the bytes by their sha256 and keeps
- *   them locally (written in the background), so each replica reads a module from the shared store once. A value that does not hash
- *   to its key is refused (answered as unknown), counted, logged and removed from the shared store, so
- *   the next upload of the module restores it. A shared store that fails makes the get fail with
+ *   them locally (written in the background), so each replica reads a module from the shared store
+ *   once. A value that does not hash to its key is refused (answered as unknown), counted, logged and
+ *   removed from the shared store, so the next upload of the module restores it. A shared store that fails makes the get fail with
  *   SharedStoreError: the module may exist, so "unknown" would be a lie.
  * - Concurrent gets of one hash share one shared read.
  *
