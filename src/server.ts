@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 /** Entry: config → app → listen; SIGTERM/SIGINT stop accepting, answer in-flight requests, close the pool. */
-import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { checkMemoryBudget } from './memory-budget.js';
+import { installShutdown } from './process/shutdown.js';
 
 async function main(): Promise<void> {
   let config;
@@ -18,10 +18,10 @@ async function main(): Promise<void> {
     throw e;
   }
   const app = await buildApp(config);
-  closeWithGrace({ delay: Math.max(10_000, config.limits.max.timeoutMs + 5_000) }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'closing after an uncaught error');
-    else app.log.info({ signal }, 'closing: draining in-flight requests');
-    await app.close();
+  installShutdown({
+    delayMs: Math.max(10_000, config.limits.max.timeoutMs + 5_000),
+    close: () => app.close(),
+    log: app.log,
   });
   await app.listen({ host: config.host, port: config.port });
 }
