@@ -60,29 +60,37 @@ export function classify(e: unknown, meter: Meter, memoryLimitBytes: number): Ou
   throw e;
 }
 
-/** The top wasm frame of a trap: module name (as written by the instrumenter), function index, byte offset. */
+/**
+ * The top wasm frame of a trap: the module (by the name the instrumenter wrote, `m<hash>[s]`) and the
+ * byte offset in that module's instrumented bytes. Read from V8's structured call sites, never from the
+ * formatted stack text: that text begins with a function name from the module's name section, which a
+ * module chooses (a name containing a fake `wasm-function[i]:0x…` would pick another refund).
+ */
 export interface TrapSite {
   module: string;
-  func: number;
   offset: number;
 }
 
-const FRAME = /wasm:\/\/wasm\/([^:\s]*?)-[0-9a-f]+:wasm-function\[(\d+)\]:0x([0-9a-f]+)/;
+/** The script URL V8 gives a wasm frame: `wasm://wasm/<module name>-<hash>`; our names are `m` + 16 hex (+ `s`). */
+const WASM_SCRIPT = /^wasm:\/\/wasm\/(m[0-9a-f]{16}s?)-[0-9a-f]+$/;
 
 export function trapSite(e: unknown): TrapSite | null {
   if (!(e instanceof Error)) return null;
-  // Read the raw V8 frames, whatever formatter the embedding may have installed.
   const prev = Error.prepareStackTrace;
-  let text: string | undefined;
-  Error.prepareStackTrace = (_err, sites) => sites.map((s) => String(s)).join('\n');
+  let sites: unknown;
+  // a fresh Error captures its own frames; the trap's were captured when it was thrown, and
+  // `stack` is formatted (by this function) the first time it is read
+  Error.prepareStackTrace = (_err, callSites) => callSites;
   try {
-    text = e.stack;
+    sites = (e as { stack?: unknown }).stack;
   } finally {
     Error.prepareStackTrace = prev;
   }
-  if (typeof text !== 'string') return null;
+  if (!Array.isArray(sites) || sites.length === 0) return null;
   // only the top frame: a trap is always raised by the wasm instruction at the top
-  const m = FRAME.exec(text.split('\n', 1)[0]!);
-  if (!m) return null;
-  return { module: m[1]!, func: Number(m[2]), offset: parseInt(m[3]!, 16) };
+  const top = sites[0] as NodeJS.CallSite;
+  const m = WASM_SCRIPT.exec(top.getFileName() ?? '');
+  const offset = (top as NodeJS.CallSite & { getPosition?: () => number }).getPosition?.();
+  if (!m || typeof offset !== 'number') return null;
+  return { module: m[1]!, offset };
 }

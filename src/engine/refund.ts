@@ -22,11 +22,24 @@ function original(p: PreparedModule): WasmModule {
   return m;
 }
 
+/** The defined function whose body holds `offset` (of the instrumented bytes), or -1. */
+export function definedFunctionAt(bodyStarts: Uint32Array, offset: number): number {
+  let lo = 0;
+  let hi = bodyStarts.length - 1;
+  if (hi < 0 || offset < bodyStarts[0]!) return -1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (bodyStarts[mid]! <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** Fuel charged for operators that did not run, or 0 when the site is not ours to map. */
 export function unexecutedFuel(p: PreparedModule, site: TrapSite): number {
-  const defined = site.func - p.importedFuncs;
+  const defined = definedFunctionAt(p.bodyStarts, site.offset);
   const m = original(p);
-  if (defined < 0 || defined >= m.code.length) return 0; // an appended helper or an import
+  if (defined < 0 || defined >= m.code.length) return 0; // an appended helper, or not in a body
   const rel = site.offset - p.bodyStarts[defined]!;
   const trace = traceFunction(m, defined, variantOptions(p));
   // the last original instruction that starts at or before the trapping byte

@@ -699,8 +699,10 @@ function assembleWithNames(m: WasmModule, out: Map<number, Uint8Array>, moduleNa
   const nameSection = m.customs.find((c) => c.name === 'name');
   if (!moduleName && (!nameSection || !ctx.globalShift)) return assemble(m, out);
   const payload = buildNameSection(m, nameSection, moduleName, ctx);
-  // the name section replaced: dropped from its place, written at the end
-  return assemble(nameSection ? { ...m, sections: m.sections.filter((s) => s !== nameSection) } : m, out, payload);
+  // the name section replaced: dropped from its place, written at the end. Every other `name` section
+  // goes too: V8 reads the first one it meets, and a module's own would then name it in stack traces.
+  const names = new Set(m.customs.filter((c) => c.name === 'name'));
+  return assemble(names.size ? { ...m, sections: m.sections.filter((s) => !names.has(s)) } : m, out, payload);
 }
 
 function buildNameSection(
