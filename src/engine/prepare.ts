@@ -11,6 +11,7 @@ import { type Policy, checkPolicy, floatsMode } from '../wasm/policy.js';
 import { readModule } from '../wasm/reader.js';
 import { type ModuleLayout, analyzeLayout } from '../wasm/layout.js';
 import { invalidModule, policyViolation } from './errors.js';
+import { type VariantShape, checkVariants } from './variant-limits.js';
 
 export interface InstrumentSettings {
   /** Declared memory maxima are lowered to this (the configured memory ceiling), in pages. */
@@ -157,8 +158,24 @@ export function prepareWithBytes(bytes: Uint8Array, settings: InstrumentSettings
   const { module, info } = inspect(bytes);
   const violation = checkPolicy(module, policy);
   if (violation) throw policyViolation(violation);
-  return compileVariant(module, info, toShared(bytes), settingsFor(settings, policy), true, variant);
+  const chosen = settingsFor(settings, policy);
+  const compiled = compileVariant(module, info, toShared(bytes), chosen, true, variant);
+  // every other variant an execution may need fits V8's limits too: accepted now, never refused later
+  const others = ALL_VARIANTS.filter((v) => v.localFuel !== true || v.shared !== (variant === 'shared'));
+  const problem = checkVariants(module, others, (v) =>
+    variantOptions({ name: compiled.prepared.name, settings: chosen, localFuel: v.localFuel, variant: v.shared ? 'shared' : 'plain', info }),
+  );
+  if (problem) throw policyViolation(`module cannot be metered: ${problem}`);
+  return compiled;
 }
+
+/** The variants an execution can need: fast and exact fuel, each for bridge and shared linking. */
+const ALL_VARIANTS: VariantShape[] = [
+  { localFuel: true, shared: false },
+  { localFuel: false, shared: false },
+  { localFuel: true, shared: true },
+  { localFuel: false, shared: true },
+];
 
 /** The bytes in a SharedArrayBuffer, so that handing them to a worker copies nothing. */
 export function toShared(bytes: Uint8Array): Uint8Array {

@@ -1,0 +1,60 @@
+/**
+ * A module accepted at preparation is never refused at execution (src/engine/variant-limits.ts): a
+ * function whose fast variant fits V8's per-function size limit but whose exact-fuel variant (the
+ * re-run after a trap) would not is refused up front, naming the function and what to do.
+ */
+import t from 'tap';
+import { prepare } from '../../src/engine/prepare.js';
+import { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY } from '../../src/engine/defaults.js';
+import { V8_MAX_FUNCTION_BYTES } from '../../src/engine/variant-limits.js';
+import { instrumentModule } from '../../src/wasm/instrument.js';
+import { readModule } from '../../src/wasm/reader.js';
+import { requestError } from '../support/engine.js';
+
+const leb = (n: number) => {
+  const o: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    o.push(b);
+  } while (n);
+  return o;
+};
+
+/** `main` traps first (0 / 0), then `n` times `i32.const 1; br_if 0`: 16 bytes each metered fast, 20 exact. */
+function module(n: number): Uint8Array {
+  const prefix = [0x41, 0, 0x41, 0, 0x6d, 0x1a];
+  const body = new Uint8Array(1 + prefix.length + n * 4 + 1);
+  body.set([0, ...prefix]);
+  for (let i = 0, at = 1 + prefix.length; i < n; i++, at += 4) body.set([0x41, 1, 0x0d, 0], at);
+  body[body.length - 1] = 0x0b;
+  const sec = (id: number, c: ArrayLike<number>) => [id, ...leb(c.length), ...Array.from(c)];
+  const code = [1, ...leb(body.length)];
+  const head = [0, 97, 115, 109, 1, 0, 0, 0, ...sec(1, [1, 0x60, 0, 0]), ...sec(3, [1, 0]), ...sec(7, [1, 4, 109, 97, 105, 110, 0, 0])];
+  const size = leb(code.length + body.length);
+  return Uint8Array.from([...head, 10, ...size, ...code, ...body]);
+}
+
+const policy = { ...DEFAULT_ENGINE_POLICY, maxModuleBytes: 4 * 1024 * 1024 };
+
+t.test('a function that fits only in its fast variant is refused at preparation', async (t) => {
+  const bytes = module(430_000);
+  const m = readModule(bytes);
+  const sizeOf = (localFuel: boolean) => {
+    const out = readModule(instrumentModule(m, { localFuel, hostHooks: true, importMemory: true, moduleName: 'm' }).bytes).code[0]!;
+    return out.body.end - out.body.start;
+  };
+  // the case is real: V8 compiles the fast variant and refuses the exact one
+  t.ok(sizeOf(true) <= V8_MAX_FUNCTION_BYTES, `fast variant ${sizeOf(true)} bytes fits`);
+  t.ok(sizeOf(false) > V8_MAX_FUNCTION_BYTES, `exact variant ${sizeOf(false)} bytes does not`);
+  t.throws(() => new WebAssembly.Module(instrumentModule(m, { localFuel: false, hostHooks: true, importMemory: true, moduleName: 'm' }).bytes as BufferSource));
+  const e = requestError(() => prepare(bytes, DEFAULT_ENGINE_CONFIG.instrument, policy));
+  t.equal(e.kind, 'policy_violation');
+  t.match(e.message, /^module cannot be metered: function 0 would be \d+ bytes once metered for exact fuel \(the re-run after a trap\), over the engine's limit of 7654321 bytes per function: split it/);
+});
+
+t.test('a function that fits in every variant is prepared', async (t) => {
+  const p = prepare(module(300_000), DEFAULT_ENGINE_CONFIG.instrument, policy);
+  t.equal(p.info.exports[0]?.name, 'main');
+});
