@@ -71,9 +71,35 @@ export function checkPolicy(m: WasmModule, p: Policy): string | null {
   let data = 0;
   for (const d of m.data) data += d.init.end - d.init.start;
   if (data > p.maxDataBytes) return `data segments hold ${data} bytes, more than the limit of ${p.maxDataBytes}`;
+  const wait = findAtomicWait(m);
+  if (wait) return wait;
   const floats = floatsMode(p) === 'refuse';
   if (p.deterministic || floats) {
     return checkDeterminism(m, p.deterministic, floats ? (p.floats === 'refuse' ? 'the float policy' : 'the determinism policy') : null);
+  }
+  return null;
+}
+
+/**
+ * `memory.atomic.wait32/64` on a shared memory, refused under every policy: no other thread can
+ * touch an execution's memory, so a wait only sleeps until its timeout, holding a worker for the
+ * request's whole `timeoutMs` for a few units of fuel. (On an unshared memory it traps at once.)
+ */
+function findAtomicWait(m: WasmModule): string | null {
+  const mems = [...m.memories, ...m.imports.flatMap((i) => (i.kind === 'memory' ? [i.memory] : []))];
+  if (!mems.some((l) => l.flags & 2)) return null;
+  const importedFuncs = m.imports.filter((i) => i.kind === 'func').length;
+  for (let i = 0; i < m.code.length; i++) {
+    const body = m.code[i]!;
+    const r = new ByteReader(m.bytes, body.codeStart, body.body.end);
+    while (r.pos < body.body.end) {
+      const at = r.pos;
+      const { op, sub, kind } = readOpcode(r);
+      skipImmediates(r, kind);
+      if (op === PREFIX_FE && (sub === 0x01 || sub === 0x02)) {
+        return `\`${opName(op, sub)}\` at byte ${at} (function ${importedFuncs + i}): waiting is not allowed: nothing else can touch an execution's memory, so a wait would only sleep until its timeout; remove the wait (or use a memory that is not shared)`;
+      }
+    }
   }
   return null;
 }

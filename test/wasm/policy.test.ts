@@ -190,3 +190,20 @@ t.test('determinism policy: relaxed SIMD', async (t) => {
   t.ok(names.every((n) => n.includes('relaxed')), 'each named as relaxed');
   t.equal(checkPolicy(readModule(await wat('(module (func (param v128 v128) (result v128) local.get 0 local.get 1 i8x16.swizzle))')), DET), null, 'i8x16.swizzle is not relaxed');
 });
+
+t.test('memory.atomic.wait on a shared memory is refused under every policy', async (t) => {
+  const waits = {
+    wait32: '(module (memory 1 1 shared) (func (result i32) i32.const 0 i32.const 0 i64.const -1 memory.atomic.wait32))',
+    wait64: '(module (import "env" "m" (memory 1 1 shared)) (func (result i32) i32.const 0 i64.const 0 i64.const -1 memory.atomic.wait64))',
+  };
+  for (const [name, src] of Object.entries(waits)) {
+    t.match(await check(src), new RegExp(`^\`memory\\.atomic\\.${name}\` at byte \\d+ \\(function 0\\): waiting is not allowed: .*remove the wait`), name);
+  }
+  // notify and the other atomics stay allowed without the determinism policy
+  t.equal(await check('(module (memory 1 1 shared) (func (result i32) i32.const 0 i32.const 1 memory.atomic.notify))'), null, 'notify passes');
+  // on an unshared memory a wait traps at once (it holds nothing): the module passes
+  t.equal(await check('(module (memory 1 1) (func (result i32) i32.const 0 i32.const 0 i64.const -1 memory.atomic.wait32))'), null, 'unshared: passes');
+  // and the service refuses it at preparation
+  const bytes = await wat(waits.wait32, { features: { threads: true } });
+  t.throws(() => prepare(bytes, DEFAULT_ENGINE_CONFIG.instrument, DEFAULT_ENGINE_POLICY), /waiting is not allowed/);
+});
