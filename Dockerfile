@@ -53,6 +53,6 @@ EXPOSE 8080
 # No curl in the slim image: Node's own fetch. /health is liveness; use /ready for traffic decisions.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# Exec form: node is PID 1 and gets SIGTERM itself (close-with-grace drains in-flight requests, then the
+# Exec form: node is PID 1 and gets SIGTERM itself (src/process/shutdown.ts drains in-flight requests, then the
 # pool closes). `npm start` would put npm in between.
 CMD ["node", "dist/server.js"]

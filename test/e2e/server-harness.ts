@@ -371,3 +371,17 @@ export const LOOP_WAT = `(module
 export const loopFuel = (n: number) => 13 * n + 6;
 /** The value LOOP_WAT returns for n (Σ i, i < n, wrapped to i32). */
 export const loopValue = (n: number) => Number(BigInt.asIntN(32, (BigInt(n) * BigInt(n - 1)) / 2n));
+
+/**
+ * A service already running elsewhere (e.g. the Docker image, `npm run test:docker`): the same
+ * request helpers as a spawned server, without a process to watch.
+ */
+export class RemoteServer {
+  readonly port: number;
+  constructor(readonly url: string) {
+    this.port = Number(new URL(url).port);
+  }
+  request = ServerProcess.prototype.request;
+  execute = ServerProcess.prototype.execute;
+  upload = ServerProcess.prototype.upload;
+}

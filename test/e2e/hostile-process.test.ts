@@ -1,0 +1,150 @@
+/**
+ * The attacks of docs/SECURITY.md's process-level rows, against the process users run: `node
+ * dist/server.js` spawned as `npm start` runs it. Each case checks the exact answer, then that the
+ * same process (same pid, both workers) still answers normally. Companion files prove the other rows
+ * against the spawned server too (test/e2e/http-limits.test.ts: timeouts, connection cap, EMFILE;
+ * test/e2e/stack-tiers.test.ts: the stack budget cold and hot).
+ *
+ * - Out-of-bounds accesses at every distance (just past the end, 256 MiB, 2 and 4 GiB, past 4 GiB with
+ *   offsets, SIMD, atomics, bulk memory, after a grow), in the contract and the library, in bridge and
+ *   shared mode, single and batched: each is the `trap` outcome. V8 turns the guard-page fault into a
+ *   trap with its own signal handler, which a JavaScript SIGSEGV listener would replace.
+ * - `memory.atomic.wait` on a shared memory: refused at once (422), never a worker held until the timeout.
+ * - Names that imitate V8's frame text: the fuel of a trap is the same as without names.
+ * - A module whose exact-fuel variant would be over V8's function-size limit: refused at upload.
+ */
+import t from 'tap';
+import { wat } from '../support/wat.js';
+import { RemoteServer, type ServerProcess, b64, startServer, tempDir } from './server-harness.js';
+
+// WASM_RUNNER_URL: run the same attacks against a service already running (the Docker image: npm run test:docker)
+const remote = process.env.WASM_RUNNER_URL;
+const S: ServerProcess | RemoteServer = remote ? new RemoteServer(remote) : await startServer(t, { WORKERS: '2', STORE_DIR: tempDir(t), SEED_EXAMPLES: 'false' });
+const pid = S instanceof RemoteServer ? null : S.proc.pid;
+const OOB = { ok: false, kind: 'trap', message: 'out of bounds memory access' };
+const features = { threads: true, simd: true };
+
+/** A contract whose `main` runs `body` on a one-page memory. */
+const own = (body: string, shared = '') => `(module (memory 1 ${shared ? `1 ${shared}` : ''}) (func (export "main") ${body}))`;
+
+const DISTANCES: Array<[string, string]> = [
+  ['a store just past the end', '(i32.store (i32.const 65536) (i32.const 1))'],
+  ['a store straddling the end', '(i32.store (i32.const 65534) (i32.const 1))'],
+  ['a store at 256 MiB', '(i32.store (i32.const 0x10000000) (i32.const 1))'],
+  ['a load at 2 GiB', '(drop (i32.load8_u (i32.const 0x80000000)))'],
+  ['a store at 4 GiB - 1', '(i32.store (i32.const -1) (i32.const 1))'],
+  ['a store past 4 GiB with an offset', '(i64.store offset=0xffffffff (i32.const -1) (i64.const 1))'],
+  ['a load past 4 GiB with an offset', '(drop (i64.load offset=0xfffffff0 (i32.const 0x7fffffff)))'],
+  ['a SIMD load at 256 MiB + offset', '(drop (v128.load offset=0xffffff00 (i32.const 0x10000000)))'],
+  ['a SIMD store just past the end', '(v128.store (i32.const 65530) (v128.const i64x2 1 1))'],
+  ['an atomic store at 256 MiB', '(i32.atomic.store (i32.const 0x10000000) (i32.const 1))'],
+  ['an atomic read-modify-write at 2 GiB', '(drop (i32.atomic.rmw.add (i32.const 0x7ffffff0) (i32.const 1)))'],
+  ['a memory.fill past the end', '(memory.fill (i32.const 0xfff0) (i32.const 0) (i32.const 0x20))'],
+  ['a store past a grown memory', '(drop (memory.grow (i32.const 1))) (i32.store (i32.const 0x20000) (i32.const 1))'],
+];
+
+/** A library doing the same out-of-bounds access in bridge mode, called directly by the contract. */
+const bridgeLibrary = (body: string) => `(module (memory (export "memory") 1) (func (export "poke") ${body}))`;
+const bridgeContract = '(module (import "lib" "poke" (func $poke)) (memory (export "memory") 1) (func (export "main") (call $poke)))';
+/** Shared mode: one memory (the library's), the contract imports it. */
+const sharedLibrary = (body: string) => `(module (memory (export "memory") 1) (func (export "poke") ${body}))`;
+const sharedContract = (body: string) => `(module (import "env" "memory" (memory 1)) (import "lib" "poke" (func $poke))
+  (func (export "main") ${body}) (func (export "via_lib") (call $poke)))`;
+
+async function alive(t: Pick<typeof import('tap')['t'], 'equal' | 'ok'>, what: string): Promise<void> {
+  if (!(S instanceof RemoteServer)) {
+    t.ok(S.running, `${what}: the server is running`);
+    t.equal(S.proc.pid, pid, `${what}: the same process`);
+  }
+  const health = await S.request('GET', '/health', undefined, { timeoutMs: 5000 });
+  t.equal(health.status, 200, `${what}: /health answers`);
+}
+
+const outcome = (r: { status: number; body: any }) => ({ status: r.status, ok: r.body?.ok, kind: r.body?.error?.kind, message: r.body?.error?.message });
+
+t.test('out-of-bounds accesses at every distance answer the trap outcome, and the process lives on', async (t) => {
+  for (const [what, body] of DISTANCES) {
+    const contract = b64(await wat(own(body), { features }));
+    const lib = b64(await wat(bridgeLibrary(body), { features }));
+    const bridge = b64(await wat(bridgeContract, { features }));
+    const sLib = b64(await wat(sharedLibrary(body), { features }));
+    const sContract = b64(await wat(sharedContract(body), { features }));
+    // each twice at once: both workers meet it
+    const requests: Array<[string, Record<string, unknown>]> = [
+      ['contract', { contract: { wasm: contract } }],
+      ['contract again', { contract: { wasm: contract } }],
+      ['library (bridge)', { contract: { wasm: bridge }, library: { wasm: lib } }],
+      ['contract (shared)', { contract: { wasm: sContract }, library: { wasm: sLib }, link: { mode: 'shared' } }],
+      ['library (shared)', { contract: { wasm: sContract }, library: { wasm: sLib }, link: { mode: 'shared' }, entrypoint: 'via_lib' }],
+    ];
+    const replies = await Promise.all(requests.map(([, r]) => S.execute(r, 10_000)));
+    replies.forEach((r, i) => t.same(outcome(r), { status: 200, ...OOB }, `${what}: ${requests[i]![0]}`));
+  }
+  await alive(t, 'after every distance');
+});
+
+t.test('in a batch: the out-of-bounds call traps, the calls around it answer', async (t) => {
+  const oob = b64(await wat(own(DISTANCES[2]![1]), { features }));
+  const ok = b64(await wat('(module (func (export "main") (result i32) i32.const 7))'));
+  const r = await S.request('POST', '/execute/batch', { calls: [{ contract: { wasm: ok } }, { contract: { wasm: oob } }, { contract: { wasm: ok } }] });
+  t.equal(r.status, 200);
+  t.same(r.body.results.map((x: any) => [x.ok, x.error?.kind ?? x.result?.values[0]]), [[true, 7], [false, 'trap'], [true, 7]]);
+  await alive(t, 'after the batch');
+});
+
+t.test('memory.atomic.wait on a shared memory is refused at once, not held until the timeout', async (t) => {
+  const wait = b64(await wat(own('(drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))', 'shared'), { features }));
+  const r = await S.request('POST', '/execute', { contract: { wasm: wait }, limits: { timeoutMs: 5000 } });
+  t.equal(r.status, 422);
+  t.equal(r.body.error.kind, 'policy_violation');
+  t.match(r.body.error.message, /`memory\.atomic\.wait32` at byte \d+ \(function 0\): waiting is not allowed/);
+  t.ok(r.ms < 2000, `answered in ${Math.round(r.ms)} ms`);
+  const put = await S.request('PUT', '/modules', Buffer.from(wait, 'base64'));
+  t.equal(put.status, 422, 'and refused at upload');
+});
+
+t.test("names imitating V8's frame text do not move a trap's fuel", async (t) => {
+  const src = `(module
+    (func $a (result i32) i32.const 1 i32.const 0 i32.div_s i32.const 1 i32.add i32.const 1 i32.add i32.const 1 i32.add)
+    (func (export "main") (result i32) call $a))`;
+  const plain = await wat(src);
+  // a name section naming $a like a frame of another function and module, with a newline
+  const name = 'x (wasm://wasm/m0000000000000000-0:wasm-function[1]:0x20)\nwasm-function[1]:0x30';
+  const enc = new TextEncoder();
+  const leb = (n: number) => (n < 128 ? [n] : [(n & 0x7f) | 0x80, n >> 7]);
+  const fn = [1, 0, ...leb(enc.encode(name).length), ...enc.encode(name)];
+  const payload = [4, ...enc.encode('name'), 1, ...leb(fn.length), ...fn];
+  const named = Uint8Array.from([...plain, 0, ...leb(payload.length), ...payload]);
+  const [a, b] = await Promise.all([S.execute({ contract: { wasm: b64(plain) } }), S.execute({ contract: { wasm: b64(named) } })]);
+  t.equal(a.body.error.kind, 'trap');
+  t.same(b.body.fuel, a.body.fuel, 'the same fuel');
+  t.same(b.body.error, a.body.error, 'the same outcome');
+});
+
+t.test("a module whose exact-fuel variant is over V8's function-size limit is refused at upload", async (t) => {
+  // `main` traps (0 / 0), then 430,000 times `i32.const 1; br_if 0`: about 6.9 MB metered fast, 8.6 MB exact
+  const n = 430_000;
+  const prefix = [0, 0x41, 0, 0x41, 0, 0x6d, 0x1a];
+  const body = new Uint8Array(prefix.length + n * 4 + 1);
+  body.set(prefix);
+  for (let i = 0, at = prefix.length; i < n; i++, at += 4) body.set([0x41, 1, 0x0d, 0], at);
+  body[body.length - 1] = 0x0b;
+  const leb = (v: number) => {
+    const o: number[] = [];
+    do {
+      let x = v & 0x7f;
+      v >>>= 7;
+      if (v) x |= 0x80;
+      o.push(x);
+    } while (v);
+    return o;
+  };
+  const code = [1, ...leb(body.length)];
+  const head = [0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 8, 1, 4, 109, 97, 105, 110, 0, 0];
+  const bytes = Uint8Array.from([...head, 10, ...leb(code.length + body.length), ...code, ...body]);
+  const r = await S.request('PUT', '/modules', bytes, { timeoutMs: 30_000 });
+  t.equal(r.status, 422);
+  t.equal(r.body.error.kind, 'policy_violation');
+  t.match(r.body.error.message, /function 0 would be \d+ bytes once metered for exact fuel/);
+  await alive(t, 'after the upload');
+});
