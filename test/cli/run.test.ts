@@ -74,6 +74,13 @@ t.test('exact fuel: the 13n+6 loop', async (t) => {
   t.same(b.fuel, { limit: 135, consumed: 135, remaining: 0 });
 });
 
+t.test('an out-of-bounds store at 256 MiB (a guard-page fault) is a trap, not a dead CLI', async (t) => {
+  const oob = await tmp.wasm('oob.wasm', '(module (memory 1) (func (export "main") (i32.store (i32.const 0x10000000) (i32.const 1))))');
+  const r = cli('run', oob);
+  t.equal(r.code, 1, 'exit 1: an outcome that is not ok');
+  t.same(r.json().error, { kind: 'trap', message: 'out of bounds memory access' });
+});
+
 t.test('every outcome kind through the CLI', async (t) => {
   t.test('out_of_fuel', async (t) => {
     const r = cli('run', EX('compute.wasm'), '--entry', 'sha_loop', '--args', '[1000]', '--fuel', '5000');
