@@ -102,7 +102,7 @@ export function withNonce(bytes: Uint8Array, nonce: number): Uint8Array {
 function meterImports(): WebAssembly.ModuleImports {
   return {
     [METER_GLOBALS.fuel]: new WebAssembly.Global({ value: 'i64', mutable: true }, FUEL),
-    [METER_GLOBALS.depth]: new WebAssembly.Global({ value: 'i32', mutable: true }, DEPTH),
+    [METER_GLOBALS.stack]: new WebAssembly.Global({ value: 'i32', mutable: true }, DEPTH),
     [METER_GLOBALS.pages]: new WebAssembly.Global({ value: 'i32', mutable: true }, PAGES),
     [METER_GLOBALS.flags]: new WebAssembly.Global({ value: 'i32', mutable: true }, 0),
   };

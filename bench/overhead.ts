@@ -54,11 +54,11 @@ function variantOptions(v: Variant): InstrumentOptions | null {
     case 'metered':
       return { ...ENGINE_OPTIONS };
     case 'fuel only':
-      return { ...ENGINE_OPTIONS, depth: false };
+      return { ...ENGINE_OPTIONS, stack: false };
     case 'depth only':
       return { ...ENGINE_OPTIONS, fuel: false };
     case 'standalone':
-      return { ...ENGINE_OPTIONS, standalone: { fuel: FUEL, depth: DEPTH } };
+      return { ...ENGINE_OPTIONS, standalone: { fuel: FUEL, stackBytes: DEPTH } };
   }
 }
 
@@ -344,7 +344,7 @@ function instantiate(w: Workload, variant: Variant): { inst: Instance; code: num
   if (meter) {
     imports[METER_MODULE] = {
       [METER_GLOBALS.fuel]: meter.fuel,
-      [METER_GLOBALS.depth]: meter.depth,
+      [METER_GLOBALS.stack]: meter.depth,
       [METER_GLOBALS.pages]: meter.pages,
       [METER_GLOBALS.flags]: meter.flags,
     };

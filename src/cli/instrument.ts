@@ -16,8 +16,8 @@ export function instrumentCommand(argv: string[]): number {
   }
   const bytes = readBytes(a.input, 'IN');
   inspect(bytes); // invalid_module naming what is wrong
-  const depth = DEFAULT_ENGINE_CONFIG.maxCallDepth;
-  const out = instrument(bytes, { standalone: { fuel: a.fuel, depth } });
+  const stackBytes = DEFAULT_ENGINE_CONFIG.maxStackBytes;
+  const out = instrument(bytes, { standalone: { fuel: a.fuel, stackBytes } });
   if (!WebAssembly.validate(out as BufferSource)) {
     let why = 'the metered module does not validate';
     try {
@@ -28,6 +28,6 @@ export function instrumentCommand(argv: string[]): number {
     throw policyViolation(`module cannot be metered: ${why}`);
   }
   writeBytes(a.output, out, 'OUT');
-  process.stderr.write(`instrumented ${a.input} (${bytes.length} bytes) -> ${a.output} (${out.length} bytes): fuel ${a.fuel}, call depth ${depth}, exported as \`__fuel\`\n`);
+  process.stderr.write(`instrumented ${a.input} (${bytes.length} bytes) -> ${a.output} (${out.length} bytes): fuel ${a.fuel}, stack budget ${stackBytes} bytes, exported as \`__fuel\`\n`);
   return EXIT.ok;
 }

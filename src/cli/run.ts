@@ -13,9 +13,10 @@ import { readBytes, readText } from './files.js';
 import { EXIT, printInternal, printJson, printRequestError } from './output.js';
 import type { RunJob, WorkerMessage } from './run-protocol.js';
 import { RUN_USAGE } from './usage.js';
+import { DEFAULT_ENGINE_CONFIG, workerStackMb } from '../engine/defaults.js';
 
-/** Stack of the worker thread: large enough that the deterministic call-depth limit fires before V8's. */
-const WORKER_STACK_MB = 8;
+/** Stack of the worker thread: derived from the stack budget, so that the budget runs out before V8's limit. */
+const WORKER_STACK_MB = workerStackMb(DEFAULT_ENGINE_CONFIG.maxStackBytes);
 
 export async function runCommand(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);

@@ -3,7 +3,7 @@ import { DEFAULT_ENGINE_CONFIG, DEFAULT_LIMITS, MAX_LIMITS } from '../engine/def
 
 export const MAIN_USAGE = `Usage: wasm-runner COMMAND [options]
 
-Execute WebAssembly smart contracts under deterministic fuel, memory and call-depth limits.
+Execute WebAssembly smart contracts under deterministic fuel, memory and stack limits.
 
 Commands:
   run CONTRACT.wasm [options]           execute a contract (optionally linked with a library);
@@ -67,9 +67,10 @@ export const INSTRUMENT_USAGE = `Usage: wasm-runner instrument IN.wasm -o OUT.wa
 
 Writes a standalone metered copy of IN.wasm: the same imports and exports, plus an exported mutable
 i64 global \`__fuel\` holding the fuel left (initially N, default ${DEFAULT_LIMITS.fuel}). Running out of fuel or
-nesting more than ${DEFAULT_ENGINE_CONFIG.maxCallDepth} calls traps; the exported i32 \`__meter_flags\` then says why
-(1 fuel, 2 call depth). Each call from the embedder starts with the whole depth again, as the original
-would; after a trap that unwound through an import, call the exported \`__meter_reset\` (docs/ABI.md).
+of the stack budget (${DEFAULT_ENGINE_CONFIG.maxStackBytes} bytes: each function's frame cost while it runs, docs/ABI.md
+"Stack") traps; the exported i32 \`__meter_flags\` then says why (1 fuel, 2 stack). Each call from the
+embedder starts with the whole budget again; after a trap that unwound through an import, call the
+exported \`__meter_reset\` (docs/ABI.md).
 Prints a one-line summary to stderr.
 
 Options:

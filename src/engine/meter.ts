@@ -4,17 +4,18 @@ import { HostOutOfFuel } from './errors.js';
 
 export class Meter {
   readonly fuel: WebAssembly.Global;
-  readonly depth: WebAssembly.Global;
+  /** Bytes of the stack budget left (docs/ABI.md, Stack). */
+  readonly stack: WebAssembly.Global;
   readonly pages: WebAssembly.Global;
   readonly flags: WebAssembly.Global;
 
   constructor(
     readonly fuelLimit: bigint,
-    readonly maxDepth: number,
+    readonly stackBytes: number,
     pageBudget: number,
   ) {
     this.fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, fuelLimit);
-    this.depth = new WebAssembly.Global({ value: 'i32', mutable: true }, maxDepth);
+    this.stack = new WebAssembly.Global({ value: 'i32', mutable: true }, stackBytes);
     this.pages = new WebAssembly.Global({ value: 'i32', mutable: true }, pageBudget);
     this.flags = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
   }
@@ -22,7 +23,7 @@ export class Meter {
   imports(): WebAssembly.ModuleImports {
     return {
       [METER_GLOBALS.fuel]: this.fuel,
-      [METER_GLOBALS.depth]: this.depth,
+      [METER_GLOBALS.stack]: this.stack,
       [METER_GLOBALS.pages]: this.pages,
       [METER_GLOBALS.flags]: this.flags,
     };

@@ -31,6 +31,14 @@ export function trapMessage(v8Message: string): string {
   return v8Message;
 }
 
+/** The deterministic limit: the meter's stack budget ran out. */
+export function stackBudgetMessage(stackBytes: number): string {
+  return `call stack exhausted: the stack budget of ${stackBytes} bytes is used up (docs/ABI.md, Stack)`;
+}
+
+/** The backstop: V8's own stack limit, reached before the budget (a thread stack too small for it). */
+export const ENGINE_STACK_MESSAGE = "call stack exhausted: the engine's own stack limit was reached before the stack budget (the thread's stack is too small for it)";
+
 function isStackOverflow(e: unknown): boolean {
   return e instanceof RangeError && /call stack size/i.test(e.message);
 }
@@ -41,9 +49,11 @@ export function classify(e: unknown, meter: Meter, memoryLimitBytes: number): Ou
     return { kind: 'out_of_fuel', message: `all fuel consumed: the limit is ${meter.fuelLimit}` };
   }
   if (meter.flag(MeterFlag.stackOverflow)) {
-    return { kind: 'stack_overflow', message: `call stack exhausted: call depth limit of ${meter.maxDepth} nested calls reached` };
+    return { kind: 'stack_overflow', message: stackBudgetMessage(meter.stackBytes) };
   }
-  if (isStackOverflow(e)) return { kind: 'stack_overflow', message: 'call stack exhausted: engine stack limit reached' };
+  // unreachable in a worker, whose stack is sized from the budget (engine/defaults.ts); an embedder
+  // running on a smaller stack (the main thread) may reach V8's own limit first
+  if (isStackOverflow(e)) return { kind: 'stack_overflow', message: ENGINE_STACK_MESSAGE };
   if (e instanceof HostPanic) return { kind: 'panic', message: e.message };
   if (e instanceof HostError) return { kind: 'host_error', message: e.message };
   if (e instanceof HostTrap || e instanceof WebAssembly.RuntimeError) {

@@ -1,8 +1,9 @@
 /**
- * Rewrites one function body: fuel charged per basic block up front (wasmtime's cost model), a
- * call-depth counter (in the callee's entry and exit where every way in is a direct call, else around
- * the call site), `memory.grow` routed through the shared page budget, per-element fuel for bulk
- * operators, and global indices shifted past the meter's imported globals.
+ * Rewrites one function body: fuel charged per basic block up front (wasmtime's cost model), the
+ * stack budget (the function's frame cost charged at its entry and given back at its exit, a fixed
+ * crossing cost around calls that may leave the module; frame-cost.ts), `memory.grow` routed through
+ * the shared page budget, per-element fuel for bulk operators, and global indices shifted past the
+ * meter's imported globals.
  *
  * A basic block ("segment") ends after a branch, `if`, `else`, `end`, `loop` (its body starts a new
  * one), `return`, `unreachable` or a call. Each segment's cost is charged by code placed at its start,
@@ -11,6 +12,7 @@
  */
 import { ByteReader, ByteWriter } from './leb.js';
 import { MeterFlag } from './meter-abi.js';
+import { CROSSING_BYTES } from './frame-cost.js';
 import type { FunctionBody } from './module.js';
 import { FC_BULK, INVALID, PREFIX_FC, SINGLE, prefixTable } from './opcodes.js';
 import { skipImmediates } from './instructions.js';
@@ -20,22 +22,23 @@ import { NAN_SCRATCH_TYPES, type NanScratch, emitCanonicalize, nanKind } from '.
 export interface BodyContext {
   bytes: Uint8Array;
   fuel: boolean;
-  depth: boolean;
+  /** Charge the stack budget (frames and crossings). */
+  stack: boolean;
   /** Index of the appended `memory.grow` replacement, or -1 to leave `memory.grow` alone. */
   growFunc: number;
   /** Imported globals before the meter's: indices at or above this shift by `globalShift`. */
   importedGlobals: number;
   globalShift: number;
-  /** Global indices of the meter: fuel and depth as this module's code uses them, pages and flags. */
+  /** Global indices of the meter: fuel and the stack budget as this module's code uses them, pages and flags. */
   gFuel: number;
-  gDepth: number;
+  gStack: number;
   gPages: number;
   gFlags: number;
   /**
-   * When the module keeps its own copies of fuel and depth (all but standalone mode): the shared
-   * globals they are synced with around calls that may leave the module.
+   * When the module keeps its own copies of fuel and the stack budget (all but standalone mode): the
+   * shared globals they are synced with around calls that may leave the module.
    */
-  sync: { fuel: number; depth: number; importedFuncs: number; indirect: boolean } | null;
+  sync: { fuel: number; stack: number; importedFuncs: number; indirect: boolean } | null;
   /**
    * Standalone mode: a global counting import calls in progress, raised around calls that may leave
    * the module, so an entry wrapper can tell a new top-level call from a call back from an import.
@@ -53,13 +56,8 @@ export interface BodyContext {
    * with the exact variant).
    */
   localFuel: boolean;
-  /**
-   * By defined-function index: 1 when the function counts its own call depth (a check and decrement
-   * at entry, the increment at its one exit after the result block), so direct calls to it need no
-   * code at the call site; null when every call is counted at its site. See `calleeCountsDepth` in
-   * instrument.ts for which functions qualify.
-   */
-  calleeDepth: Uint8Array | null;
+  /** The frame cost of a defined function, by defined-function index (frame-cost.ts). */
+  frameCost: (definedIndex: number) => number;
   /** Imported functions (function indices below this are imports). */
   importedFuncs: number;
   /** Replace NaN results of float arithmetic by the canonical NaN (nan-canon.ts); costs no fuel. */
@@ -118,15 +116,11 @@ export class BodyRewriter {
   private scratch32 = 0;
   /** A second i32 scratch: the result of `table.grow`, while its delta sits in `scratch32`. */
   private scratch32b = 0;
-  /** Whether the body being rewritten checks the call depth (and so needs the stack-overflow trap block). */
+  /** Whether the body being rewritten checks the stack budget (and so needs the stack-overflow trap block). */
   private usedSo = false;
   /** NaN canonicalization's scratch locals (f32, f64, v128), declared only when the body used them. */
   private readonly nan: NanScratch = { f32: 0, f64: 0, v128: 0 };
   private usedNan = false;
-  /** What the rewritten bodies showed, for `calleeDepth` (instrument.ts): defined functions with a tail call, */
-  readonly tailCallers = new Set<number>();
-  /** the targets of direct tail calls and of `ref.func` in code. */
-  readonly tailOrRefTargets = new Set<number>();
 
   constructor(private readonly ctx: BodyContext) {}
 
@@ -151,11 +145,11 @@ export class BodyRewriter {
     seg.len = 0;
     this.usedSo = false;
     const local = ctx.localFuel && ctx.fuel;
-    // counts its own depth: checked and decremented before its entry charge, restored at its exit
-    const counts = ctx.depth && self >= 0 && ctx.calleeDepth?.[self] === 1;
-    // one exit after the result block (fuel stored back, depth restored): `return` branches there
-    const epilogue = local || counts;
-    if (counts) this.depthEnter(out, 0);
+    // the function's own frame: charged before its entry fuel, given back at its exit
+    const frame = ctx.stack && self >= 0 ? ctx.frameCost(self) : 0;
+    // one exit after the result block (fuel stored back, frame given back): `return` branches there
+    const epilogue = local || frame > 0;
+    if (frame) this.stackEnter(out, frame, 0);
 
     const r = new ByteReader(bytes, body.codeStart, body.body.end);
     const end = body.body.end;
@@ -168,7 +162,7 @@ export class BodyRewriter {
     let pendingSync = false; // the call closing this segment leaves the module: reload the copies after it
     // the fuel local is loaded at the next segment's start (at entry, after a call), merged into its charge
     let pendingReload = local;
-    let pendingLeave = false; // the call closing this segment was counted at its site: restore the depth after it
+    let pendingLeave = false; // the call closing this segment charged the crossing at its site: give it back after it
     // trace bookkeeping: offsets inside `seg` until the segment is placed
     const segStartIndex = trace ? trace.outOffsets.length : 0;
     let traceSegStart = segStartIndex;
@@ -239,37 +233,34 @@ export class BodyRewriter {
           const leaving = ctx.sync ?? ctx.importCalls;
           const sync = leaving !== null && (callee >= 0 ? callee < leaving.importedFuncs : leaving.indirect);
           const tail = op === RETURN_CALL || op === RETURN_CALL_INDIRECT;
-          if (tail) {
-            this.tailCallers.add(self);
-            if (callee >= 0) this.tailOrRefTargets.add(callee);
-          }
-          // counted here unless the callee counts itself (only direct, non-tail calls to such functions)
-          const here = ctx.depth && !(callee >= ctx.importedFuncs && ctx.calleeDepth?.[callee - ctx.importedFuncs] === 1);
+          // a call that may leave the module charges the crossing here; a wasm callee of this module its own frame
+          const crossing = ctx.stack && sync;
           if (tail && sync) {
-            // a tail call out of the module becomes call + return: the caller's copy must be reloaded after it.
-            // (A function with a tail call never counts its own depth; `counts` is only for the first pass.)
+            // a tail call out of the module becomes call + return: the caller's copy must be reloaded after it
             seg.bytes(bytes, copyFrom, at);
-            if (ctx.depth) this.depthEnter(seg, depth);
+            if (crossing) this.stackEnter(seg, CROSSING_BYTES, depth);
             if (local) this.flushFuel(seg);
             this.syncOut(seg);
             seg.byte(op === RETURN_CALL ? CALL : CALL_INDIRECT).bytes(bytes, at + 1, r.pos);
             this.syncIn(seg);
-            if (ctx.depth) this.depthLeave(seg);
-            if (counts) this.depthLeave(seg);
+            if (crossing) this.stackLeave(seg, CROSSING_BYTES);
+            if (frame) this.stackLeave(seg, frame);
             seg.byte(RETURN); // the fuel global is current (syncIn): not through the epilogue
             copyFrom = r.pos;
-          } else if (tail && local) {
+          } else if (tail && (local || frame)) {
+            // the callee replaces this frame (V8 drops it) and charges its own at its entry
             seg.bytes(bytes, copyFrom, at);
-            this.flushFuel(seg); // the callee replaces this frame and loads the fuel at its entry
+            if (local) this.flushFuel(seg); // the callee loads the fuel at its entry
+            if (frame) this.stackLeave(seg, frame);
             copyFrom = at;
-          } else if (!tail && (here || sync || local)) {
+          } else if (!tail && (crossing || sync || local)) {
             seg.bytes(bytes, copyFrom, at);
-            if (here) this.depthEnter(seg, depth);
+            if (crossing) this.stackEnter(seg, CROSSING_BYTES, depth);
             if (local) this.flushFuel(seg);
             if (sync) this.syncOut(seg);
             copyFrom = at;
             pendingSync = sync;
-            pendingLeave = here;
+            pendingLeave = crossing;
           }
         } else if (op === RETURN && epilogue) {
           // to the result block, whose end is followed by the epilogue
@@ -279,7 +270,6 @@ export class BodyRewriter {
         } else if (op === REF_FUNC) {
           this.sawRefFunc = true;
           const f = r.u32();
-          this.tailOrRefTargets.add(f);
           const to = ctx.refRemap?.get(f);
           if (to !== undefined) {
             seg.bytes(bytes, copyFrom, at);
@@ -326,7 +316,7 @@ export class BodyRewriter {
 
       if (op === CALL || op === CALL_INDIRECT) {
         if (pendingSync) this.syncIn(out);
-        if (pendingLeave) this.depthLeave(out);
+        if (pendingLeave) this.stackLeave(out, CROSSING_BYTES);
         pendingReload = local; // merged into the next charge
         pendingSync = false;
         pendingLeave = false;
@@ -350,14 +340,14 @@ export class BodyRewriter {
     if (wrapOof || wrapSo) {
       prefixLen = (wrapSo ? 2 : 0) + (wrapOof ? 2 : 0) + 1 + blockType.length;
       if (local) this.flushFuel(out);
-      if (counts) this.depthLeave(out);
+      if (frame) this.stackLeave(out, frame);
       out.byte(RETURN);
       if (wrapOof) this.trapCode(out, MeterFlag.outOfFuel);
       if (wrapSo) this.trapCode(out, MeterFlag.stackOverflow);
       out.byte(END);
     }
 
-    // locals: the originals, then the scratch locals (i64 for fuel, two i32 for depth and bulk sizes)
+    // locals: the originals, then the scratch locals (i64 for fuel, two i32 for the stack check and bulk sizes)
     const localsBytes = localsWithScratch(body, this.usedNan);
     dest.u32(localsBytes.length + prefixLen + out.len);
     const bodyStart = dest.len;
@@ -403,7 +393,7 @@ export class BodyRewriter {
    * block for that flag. `at` is the nesting (blocks open inside the original body) where the check
    * is placed. The rewritten body is
    *
-   *     block $so          ;; only when the function checks the call depth
+   *     block $so          ;; only when the function checks the stack budget
    *       block $oof       ;; whenever fuel is charged
    *         block (result …)   ;; the function's results
    *           <original body>  ;; its final `end` closes this block
@@ -435,28 +425,30 @@ export class BodyRewriter {
   }
 
   /**
-   * Before a call (or at the entry of a function that counts itself): trap (flagged stack overflow)
-   * when no depth is left, else depth -= 1.
+   * At a function's entry (its frame) or before a call leaving the module (the crossing): trap
+   * (flagged stack overflow) when less than `bytes` of the budget is left, else budget -= bytes.
+   * The budget never goes below 0, so the subtraction cannot wrap.
    */
-  private depthEnter(w: ByteWriter, at: number): void {
+  private stackEnter(w: ByteWriter, bytes: number, at: number): void {
     const { ctx } = this;
-    w.byte(GLOBAL_GET).u32(ctx.gDepth);
-    w.byte(0x41).byte(1); // i32.const 1
+    w.byte(GLOBAL_GET).u32(ctx.gStack);
+    w.byte(0x41).s32(bytes);
+    w.byte(0x6b); // i32.sub
+    w.byte(0x22).u32(this.scratch32); // local.tee
+    w.byte(0x41).byte(0);
     w.byte(0x48); // i32.lt_s
     this.trapIf(w, MeterFlag.stackOverflow, at);
-    w.byte(GLOBAL_GET).u32(ctx.gDepth);
-    w.byte(0x41).byte(1);
-    w.byte(0x6b); // i32.sub
-    w.byte(GLOBAL_SET).u32(ctx.gDepth);
+    w.byte(0x20).u32(this.scratch32);
+    w.byte(GLOBAL_SET).u32(ctx.gStack);
   }
 
-  /** After a call returned: depth += 1. */
-  private depthLeave(w: ByteWriter): void {
+  /** At the exit, after the call returned, or before a tail call: budget += bytes. */
+  private stackLeave(w: ByteWriter, bytes: number): void {
     const { ctx } = this;
-    w.byte(GLOBAL_GET).u32(ctx.gDepth);
-    w.byte(0x41).byte(1);
+    w.byte(GLOBAL_GET).u32(ctx.gStack);
+    w.byte(0x41).s32(bytes);
     w.byte(0x6a); // i32.add
-    w.byte(GLOBAL_SET).u32(ctx.gDepth);
+    w.byte(GLOBAL_SET).u32(ctx.gStack);
   }
 
   /** fuel global ← the function's fuel local (before a call or an exit). */
@@ -469,13 +461,13 @@ export class BodyRewriter {
     w.byte(GLOBAL_GET).u32(this.ctx.gFuel).byte(0x21).u32(this.scratch64);
   }
 
-  /** Before a call that may leave the module: publish this module's fuel and depth to the shared meter. */
+  /** Before a call that may leave the module: publish this module's fuel and stack budget to the shared meter. */
   private syncOut(w: ByteWriter): void {
     const { ctx } = this;
     if (ctx.importCalls) return this.countImportCall(w, 0x6a);
     const s = ctx.sync!;
     w.byte(GLOBAL_GET).u32(ctx.gFuel).byte(GLOBAL_SET).u32(s.fuel);
-    w.byte(GLOBAL_GET).u32(ctx.gDepth).byte(GLOBAL_SET).u32(s.depth);
+    w.byte(GLOBAL_GET).u32(ctx.gStack).byte(GLOBAL_SET).u32(s.stack);
   }
 
   /** After it returned: take back what the callee (or the host) left in the shared meter. */
@@ -484,7 +476,7 @@ export class BodyRewriter {
     if (ctx.importCalls) return this.countImportCall(w, 0x6b);
     const s = ctx.sync!;
     w.byte(GLOBAL_GET).u32(s.fuel).byte(GLOBAL_SET).u32(ctx.gFuel);
-    w.byte(GLOBAL_GET).u32(s.depth).byte(GLOBAL_SET).u32(ctx.gDepth);
+    w.byte(GLOBAL_GET).u32(s.stack).byte(GLOBAL_SET).u32(ctx.gStack);
   }
 
   /** Standalone mode: import calls in progress += 1 (`i32.add`) or -= 1 (`i32.sub`). */

@@ -1,5 +1,5 @@
 /**
- * Turns a module into a metered one (docs/ABI.md, "Fuel" and "The meter"): exact fuel, a call-depth limit, memory growth
+ * Turns a module into a metered one (docs/ABI.md, "Fuel" and "The meter"): exact fuel, a stack budget, memory growth
  * through one page budget shared by every module of an execution, capped table and memory maxima.
  *
  * The meter lives in four mutable globals imported from `__meter` (see meter-abi.ts), appended after
@@ -34,12 +34,13 @@ import {
 } from './writer.js';
 import { readOpcode, skipImmediates } from './instructions.js';
 import { BodyRewriter, VOID_BLOCK, type BodyContext, type BodyTrace } from './instrument-body.js';
+import { frameCost } from './frame-cost.js';
 
 export interface InstrumentOptions {
   /** Charge fuel (default true). */
   fuel?: boolean;
-  /** Count call depth (default true). */
-  depth?: boolean;
+  /** Charge the stack budget: each function's frame, each call leaving the module (default true). */
+  stack?: boolean;
   /** Route `memory.grow` through the shared page budget (default true; not in standalone mode). */
   memory?: boolean;
   /** Lower every defined memory's declared maximum to this many pages. */
@@ -48,8 +49,8 @@ export interface InstrumentOptions {
   maxTableElements?: number;
   /** Module name written into the name section (V8 shows it in stack traces: traps are mapped back by it). */
   moduleName?: string;
-  /** Define the meter inside the module (initial fuel and depth) and export the fuel as `__fuel`. */
-  standalone?: { fuel: bigint; depth: number };
+  /** Define the meter inside the module (initial fuel and stack budget in bytes) and export the fuel as `__fuel`. */
+  standalone?: { fuel: bigint; stackBytes: number };
   /** Export the start function (instead of running it at instantiation) and memory 0 under `HOOK_EXPORTS`. */
   hostHooks?: boolean;
   /**
@@ -90,7 +91,7 @@ export interface Instrumented {
 }
 
 /** Version of the rewriting scheme: part of every cache key of instrumented code. */
-export const INSTRUMENTATION_VERSION = 6;
+export const INSTRUMENTATION_VERSION = 7;
 
 export function instrument(bytes: Uint8Array, options: InstrumentOptions = {}): Uint8Array {
   return instrumentModule(readModule(bytes), options).bytes;
@@ -133,70 +134,6 @@ function referencesEscape(m: WasmModule): boolean {
   return sigs.some((t) => t && [...t.params, ...t.results].some(isRef));
 }
 
-/**
- * Which defined functions count their own call depth (instrument-body.ts, `BodyContext.calleeDepth`):
- * a direct `call` of one costs nothing at the call site; the callee checks and decrements the depth
- * at entry and restores it at its exit. The limit stays the same (every wasm-to-wasm and wasm-to-host
- * call counts once, a call from the embedder not at all) only where every way into the function is a
- * direct `call` from this module or an entry wrapper (which offsets the count, see `wrapperBody`).
- * So not: functions in element segments or global initialisers (reached by `call_indirect`, counted
- * at its site), the start function (run by the embedder without a wrapper in standalone mode),
- * targets of `ref.func` in code, and anything taking part in tail calls (callers and direct targets:
- * a tail call replaces the frame that would restore the depth). `seen` is what the code shows (the
- * rewriter collects it; `scanCode` when there is no rewriting pass).
- */
-function calleeCountsDepth(m: WasmModule, seen: { tailCallers: Set<number>; tailOrRefTargets: Set<number> } | null): Uint8Array {
-  const imported = countImports(m, 'func');
-  const p = new Uint8Array(m.code.length).fill(1);
-  const no = (f: number) => {
-    if (f >= imported && f - imported < p.length) p[f - imported] = 0;
-  };
-  const scan = (r: Range) => {
-    const reader = new ByteReader(m.bytes, r.start, r.end);
-    while (reader.pos < r.end) {
-      const { op, kind } = readOpcode(reader);
-      if (op === 0xd2) no(reader.u32());
-      else skipImmediates(reader, kind);
-    }
-  };
-  for (const e of m.elements) {
-    e.funcIndices?.forEach(no);
-    e.exprs?.forEach(scan);
-  }
-  for (const g of m.globals) scan(g.init);
-  if (m.start !== null) no(m.start);
-  if (seen) {
-    for (const d of seen.tailCallers) if (d >= 0 && d < p.length) p[d] = 0;
-    seen.tailOrRefTargets.forEach(no);
-  }
-  return p;
-}
-
-/** What the bodies show for `calleeCountsDepth`: defined functions with tail calls, targets of tail calls and `ref.func`. */
-function scanCode(m: WasmModule): { tailCallers: Set<number>; tailOrRefTargets: Set<number> } {
-  const tailCallers = new Set<number>();
-  const tailOrRefTargets = new Set<number>();
-  for (let i = 0; i < m.code.length; i++) {
-    const b = m.code[i]!;
-    const r = new ByteReader(m.bytes, b.codeStart, b.body.end);
-    while (r.pos < b.body.end) {
-      const { op, kind } = readOpcode(r);
-      if (op === 0x12) {
-        tailCallers.add(i);
-        tailOrRefTargets.add(r.u32());
-      } else if (op === 0xd2) tailOrRefTargets.add(r.u32());
-      else {
-        if (op === 0x13) tailCallers.add(i);
-        skipImmediates(r, kind);
-      }
-    }
-  }
-  return { tailCallers, tailOrRefTargets };
-}
-
-/** The final `calleeDepth` of a module, once known (from its instrumentation or a scan). */
-const calleeDepthOf = new WeakMap<WasmModule, Uint8Array>();
-
 /** Function indices a module can take a reference to (elements, exports, global initialisers). */
 function referencedFunctions(m: WasmModule): Set<number> {
   const out = new Set<number>();
@@ -238,8 +175,8 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
     }
     growFunc = nextFunc++;
   }
-  // Shared meter (imported) and, outside standalone mode, the module's own fast copies of fuel and depth.
-  // Standalone: fuel, depth, pages, flags and a count of import calls in progress, all defined.
+  // Shared meter (imported) and, outside standalone mode, the module's own fast copies of fuel and stack budget.
+  // Standalone: fuel, stack budget, pages, flags and a count of import calls in progress, all defined.
   const sharedStack = !!o.sharedStack && !standalone;
   const globalShift = standalone ? 0 : sharedStack ? SHARED_STACK_SHIFT : 4;
   const keptGlobals = m.globals.length - (sharedStack ? 1 : 0);
@@ -254,7 +191,7 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
   const syncIndirect = escapes || [...refs].some((f) => f < importedFuncs);
   {
     // Entries from outside get a wrapper: outside standalone mode it syncs the module's copies of the
-    // meter; in standalone mode it resets the depth and flags when no import call is in progress (a
+    // meter; in standalone mode it resets the stack budget and flags when no import call is in progress (a
     // new top-level call, also after an earlier call trapped mid-way).
     remapRefs = !standalone && escapes;
     const entries = new Set<number>();
@@ -270,7 +207,7 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
   // The result block that wraps each body (instrument-body.ts, trap blocks) has the function's
   // results and no parameters: the shorthand for none or one, else a type index ([] -> results).
   const blockTypes: Uint8Array[] = [];
-  if ((o.fuel ?? true) || (o.depth ?? true)) {
+  if ((o.fuel ?? true) || (o.stack ?? true)) {
     for (const ti of m.functions) {
       if (blockTypes[ti]) continue;
       const t = m.types[ti];
@@ -306,21 +243,21 @@ function plan(m: WasmModule, o: InstrumentOptions): Plan {
     ctx: {
       bytes: m.bytes,
       fuel: o.fuel ?? true,
-      depth: o.depth ?? true,
+      stack: o.stack ?? true,
       growFunc,
       importedGlobals,
       globalShift,
       gFuel: local,
-      gDepth: local + 1,
+      gStack: local + 1,
       gPages: shared + 2,
       gFlags: shared + 3,
-      sync: standalone ? null : { fuel: shared, depth: shared + 1, importedFuncs, indirect: syncIndirect },
+      sync: standalone ? null : { fuel: shared, stack: shared + 1, importedFuncs, indirect: syncIndirect },
       importCalls: standalone ? { count: shared + 4, importedFuncs, indirect: syncIndirect } : null,
       refRemap: remapRefs ? wrapperOf : null,
       localFuel: o.localFuel ?? false,
       spGuard: sharedStack ? { sp: importedGlobals + SHARED_STACK_SHIFT, floor: importedGlobals + SHARED_STACK_SHIFT - 1 } : null,
       guardWrites: o.stackGuard ?? true,
-      calleeDepth: (o.depth ?? true) ? calleeCountsDepth(m, null) : null,
+      frameCost: (i) => frameCost(m, i),
       importedFuncs,
       canonicalizeNaN: o.canonicalizeNaN ?? false,
     },
@@ -363,7 +300,7 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
       encodeImports([
         ...m.imports,
         meter(METER_GLOBALS.fuel, ValType.i64),
-        meter(METER_GLOBALS.depth, ValType.i32),
+        meter(METER_GLOBALS.stack, ValType.i32),
         meter(METER_GLOBALS.pages, ValType.i32),
         meter(METER_GLOBALS.flags, ValType.i32),
         ...(p.sharedStack
@@ -422,12 +359,12 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     w.u32(n + p.definedMeter).bytes(base, r.pos);
     if (o.standalone) {
       w.byte(ValType.i64).byte(1).byte(0x42).s64(o.standalone.fuel).byte(0x0b);
-      w.byte(ValType.i32).byte(1).byte(0x41).s32(o.standalone.depth).byte(0x0b);
+      w.byte(ValType.i32).byte(1).byte(0x41).s32(o.standalone.stackBytes).byte(0x0b);
       w.byte(ValType.i32).byte(1).byte(0x41).s32(0).byte(0x0b);
       w.byte(ValType.i32).byte(1).byte(0x41).s32(0).byte(0x0b);
       w.byte(ValType.i32).byte(1).byte(0x41).s32(0).byte(0x0b); // import calls in progress
     } else {
-      // the module's copies of fuel and depth; every entry (a wrapper) loads them from the shared meter.
+      // the module's copies of fuel and stack budget; every entry (a wrapper) loads them from the shared meter.
       // Fuel starts at the i64 maximum, so the fuel left is always the least of the shared value and
       // every module's copy (a copy is never below the truth: fuel only goes down).
       w.byte(ValType.i64).byte(1).byte(0x42).s64((1n << 63n) - 1n).byte(0x0b);
@@ -472,7 +409,7 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   const code = new ByteWriter(3 * bytes.length + 1024);
   const count = m.code.length + appendedTypes.length;
   const bodyStarts = new Uint32Array(count);
-  let rewriter = new BodyRewriter(ctx);
+  const rewriter = new BodyRewriter(ctx);
   const rewriteAll = () => {
     code.len = 0;
     code.u32(count);
@@ -483,18 +420,6 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     }
   };
   rewriteAll();
-  if (ctx.calleeDepth) {
-    // the first pass assumed no tail calls and no `ref.func` in code; when it saw some that concern
-    // functions counting their own depth, rewrite again without those (rare: the result is the same
-    // as `calleeCountsDepth` with a scan of the code, which `traceFunction` uses)
-    const final = calleeCountsDepth(m, rewriter);
-    if (final.some((v, i) => v !== ctx.calleeDepth![i])) {
-      ctx.calleeDepth = final;
-      rewriter = new BodyRewriter(ctx);
-      rewriteAll();
-    }
-    calleeDepthOf.set(m, ctx.calleeDepth);
-  }
   let k = m.code.length;
   const append = (body: Uint8Array) => {
     code.u32(body.length);
@@ -504,9 +429,9 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   if (p.growFunc >= 0) append(growBody(ctx, !o.standalone && (o.memory ?? true)));
   for (const f of p.wrapped) {
     const params = funcTypeOf(m, f)!.params.length;
-    append(o.standalone ? standaloneWrapperBody(f, params, o.standalone.depth, ctx) : wrapperBody(f, params, ctx));
+    append(o.standalone ? standaloneWrapperBody(f, params, o.standalone.stackBytes, ctx) : wrapperBody(f, params, ctx));
   }
-  if (p.resetFunc >= 0) append(resetBody(o.standalone!.depth, ctx));
+  if (p.resetFunc >= 0) append(resetBody(o.standalone!.stackBytes, ctx));
   out.set(SectionId.code, code.buf.subarray(0, code.len)); // read once by assemble: no copy
 
   // Exports now name the wrappers, so an exported function that code takes a reference to
@@ -537,62 +462,50 @@ function typeIndexOf(m: WasmModule, f: number): number {
 }
 
 /**
- * An entry wrapper: load the module's fuel and depth from the shared meter, call the function, store
- * them back. Entries from outside (exports, start, escaping references) go through it, so the module's
- * own code works on fast defined globals and the shared meter is exact whenever control is outside.
+ * An entry wrapper: load the module's fuel and stack budget from the shared meter, call the function,
+ * store them back. Entries from outside (exports, start, escaping references) go through it, so the
+ * module's own code works on fast defined globals and the shared meter is exact whenever control is
+ * outside. The wrapper's own small frame is covered by the crossing cost (or the host's reserve).
  */
 function wrapperBody(f: number, params: number, ctx: BodyContext): Uint8Array {
   const s = ctx.sync!;
   const w = new ByteWriter(40 + params * 2);
-  // a function counting its own depth: one more for it here, so an entry from outside costs no depth
-  const offset = countsItself(ctx, f);
   w.u32(0); // no locals
   w.byte(0x23).u32(s.fuel).byte(0x24).u32(ctx.gFuel);
-  w.byte(0x23).u32(s.depth);
-  if (offset) w.byte(0x41).byte(1).byte(0x6a); // i32.const 1; i32.add
-  w.byte(0x24).u32(ctx.gDepth);
+  w.byte(0x23).u32(s.stack).byte(0x24).u32(ctx.gStack);
   for (let i = 0; i < params; i++) w.byte(0x20).u32(i);
   w.byte(0x10).u32(f);
   w.byte(0x23).u32(ctx.gFuel).byte(0x24).u32(s.fuel);
-  w.byte(0x23).u32(ctx.gDepth);
-  if (offset) w.byte(0x41).byte(1).byte(0x6b); // i32.const 1; i32.sub
-  w.byte(0x24).u32(s.depth);
+  w.byte(0x23).u32(ctx.gStack).byte(0x24).u32(s.stack);
   w.byte(0x0b);
   return w.finish();
-}
-
-function countsItself(ctx: BodyContext, f: number): boolean {
-  return ctx.calleeDepth !== null && f >= ctx.importedFuncs && ctx.calleeDepth[f - ctx.importedFuncs] === 1;
 }
 
 /**
  * A standalone module's entry wrapper: a call from the embedder while no import call is in progress
- * is a new top-level call, so the depth budget and the flags start afresh (an earlier call that
+ * is a new top-level call, so the stack budget and the flags start afresh (an earlier call that
  * trapped left them where the trap struck).
  */
-function standaloneWrapperBody(f: number, params: number, maxDepth: number, ctx: BodyContext): Uint8Array {
+function standaloneWrapperBody(f: number, params: number, stackBytes: number, ctx: BodyContext): Uint8Array {
   const w = new ByteWriter(40 + params * 2);
   w.u32(0);
   w.byte(0x23).u32(ctx.importCalls!.count).byte(0x45); // global.get calls; i32.eqz
   w.byte(0x04).byte(0x40);
-  w.byte(0x41).s32(maxDepth).byte(0x24).u32(ctx.gDepth);
+  w.byte(0x41).s32(stackBytes).byte(0x24).u32(ctx.gStack);
   w.byte(0x41).s32(0).byte(0x24).u32(ctx.gFlags);
   w.byte(0x0b);
-  const offset = countsItself(ctx, f); // as in wrapperBody
-  if (offset) w.byte(0x23).u32(ctx.gDepth).byte(0x41).byte(1).byte(0x6a).byte(0x24).u32(ctx.gDepth);
   for (let i = 0; i < params; i++) w.byte(0x20).u32(i);
   w.byte(0x10).u32(f);
-  if (offset) w.byte(0x23).u32(ctx.gDepth).byte(0x41).byte(1).byte(0x6b).byte(0x24).u32(ctx.gDepth);
   w.byte(0x0b);
   return w.finish();
 }
 
-/** `__meter_reset`: no import call in progress, the whole depth, no flags (fuel is the embedder's to set). */
-function resetBody(maxDepth: number, ctx: BodyContext): Uint8Array {
+/** `__meter_reset`: no import call in progress, the whole stack budget, no flags (fuel is the embedder's to set). */
+function resetBody(stackBytes: number, ctx: BodyContext): Uint8Array {
   const w = new ByteWriter(24);
   w.u32(0);
   w.byte(0x41).s32(0).byte(0x24).u32(ctx.importCalls!.count);
-  w.byte(0x41).s32(maxDepth).byte(0x24).u32(ctx.gDepth);
+  w.byte(0x41).s32(stackBytes).byte(0x24).u32(ctx.gStack);
   w.byte(0x41).s32(0).byte(0x24).u32(ctx.gFlags);
   w.byte(0x0b);
   return w.finish();
@@ -601,11 +514,6 @@ function resetBody(maxDepth: number, ctx: BodyContext): Uint8Array {
 /** Re-runs the body rewriter for one defined function, recording where each instruction went. */
 export function traceFunction(m: WasmModule, definedIndex: number, o: InstrumentOptions = {}): BodyTrace {
   const p = plan(m, o);
-  if (p.ctx.calleeDepth) {
-    let final = calleeDepthOf.get(m);
-    if (!final) calleeDepthOf.set(m, (final = calleeCountsDepth(m, scanCode(m))));
-    p.ctx.calleeDepth = final;
-  }
   const trace: BodyTrace = { outOffsets: [], costThrough: [], segmentCost: [] };
   const type = m.types[m.functions[definedIndex]!]!;
   new BodyRewriter(p.ctx).rewrite(m.code[definedIndex]!, type.params.length, new ByteWriter(), trace, p.blockTypes[m.functions[definedIndex]!], definedIndex);

@@ -1,6 +1,6 @@
 /**
  * The imports an instrumented module expects besides its own: one set of mutable globals that
- * every module of an execution shares, so fuel, call depth and the memory budget span all of them.
+ * every module of an execution shares, so fuel, the stack budget and the memory budget span all of them.
  * Kept in `wasm/` because the rewriter emits them; the engine creates the globals.
  */
 export const METER_MODULE = '__meter';
@@ -8,8 +8,8 @@ export const METER_MODULE = '__meter';
 export const METER_GLOBALS = {
   /** i64, mutable: fuel remaining. Negative after an out-of-fuel trap. */
   fuel: 'fuel',
-  /** i32, mutable: calls that may still be nested before `stack_overflow`. */
-  depth: 'depth',
+  /** i32, mutable: bytes of the stack budget left (frames and crossings, frame-cost.ts) before `stack_overflow`. */
+  stack: 'stack',
   /** i32, mutable: 64 KiB pages that `memory.grow` may still add, across all memories. */
   pages: 'pages',
   /** i32, mutable: why the last trap happened (bits of `MeterFlag`), 0 for an ordinary trap. */
@@ -23,7 +23,7 @@ export const METER_GLOBALS = {
 } as const;
 
 /**
- * Under `sharedStack` the meter adds six imported globals (fuel, depth, pages, flags, sp_floor, sp)
+ * Under `sharedStack` the meter adds six imported globals (fuel, stack, pages, flags, sp_floor, sp)
  * and the stack pointer leaves the defined globals, so every defined global's index moves up by five
  * and the stack pointer's own index becomes that of the `sp` import.
  */
@@ -36,7 +36,7 @@ export const STANDALONE_EXPORTS = {
   /** i32: why the last call trapped (bits of `MeterFlag`; 0 for the original module's own traps), reset at each top-level call. */
   flags: '__meter_flags',
   /**
-   * () -> (): forget the depth and flags left by a trap that unwound through an import call (a host
+   * () -> (): forget the stack budget and flags left by a trap that unwound through an import call (a host
    * function that called back into the module, or threw). Other traps need no reset: the next call
    * from the embedder starts afresh by itself.
    */

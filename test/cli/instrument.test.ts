@@ -2,9 +2,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { DEFAULT_LIMITS } from '../../src/engine/defaults.js';
+import { DEFAULT_ENGINE_CONFIG, DEFAULT_LIMITS } from '../../src/engine/defaults.js';
+import { frameCost } from '../../src/wasm/frame-cost.js';
+import { readModule } from '../../src/wasm/reader.js';
 import { SUM_LOOP, TmpDir, cli, ensureBuilt } from './cli-support.js';
-import { REC_BODY } from '../support/wat.js';
+import { REC_BODY, wat } from '../support/wat.js';
 
 ensureBuilt();
 const tmp = new TmpDir();
@@ -83,16 +85,20 @@ t.test('a call costs exactly its fuel; running out traps', async (t) => {
   t.equal(rich.fuel.value, 0n);
 });
 
-t.test('default fuel and the call-depth limit', async (t) => {
+t.test('default fuel and the stack budget', async (t) => {
   const out = join(tmp.path, 'default.wasm');
   const r = cli('instrument', input, '--output', out);
   t.equal(r.code, 0, r.stdout + r.stderr);
   const { e, fuel } = load(out);
   t.equal(fuel.value, BigInt(DEFAULT_LIMITS.fuel));
   t.equal(e.rec(1000), 1000);
-  t.equal(e.rec(4998), 4998, '4999 nested calls fit');
-  // 6001 nested calls fit V8's stack, but not the depth limit of 5000: a wasm trap
-  t.throws(() => e.rec(6000), WebAssembly.RuntimeError);
+  // rec(n) is n + 1 frames of rec: exactly what the default budget holds, and one more
+  const m = readModule(await wat(SRC));
+  const recIndex = m.exports.find((x) => x.name === 'rec')!.index - 1; // one imported function
+  const frames = Math.floor(DEFAULT_ENGINE_CONFIG.maxStackBytes / frameCost(m, recIndex));
+  t.equal(e.rec(frames - 1), frames - 1, `${frames} frames fit`);
+  // well within V8's stack (real frames are about half the charge), but beyond the budget: a wasm trap
+  t.throws(() => e.rec(frames), WebAssembly.RuntimeError);
 });
 
 t.test('invalid input and bad arguments: error body, exit 2, nothing written', async (t) => {

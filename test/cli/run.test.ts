@@ -106,7 +106,7 @@ t.test('every outcome kind through the CLI', async (t) => {
     t.equal(r.code, 1);
     const b = r.json();
     t.equal(b.error.kind, 'stack_overflow');
-    t.match(b.error.message, /call depth limit/, 'the deterministic limit, not V8');
+    t.match(b.error.message, /the stack budget of \d+ bytes is used up/, 'the deterministic budget, not V8');
   });
   t.test('trap', async (t) => {
     const r = cli('run', trapWasm, '--entry', 'div', '--args', '[7, 0]');

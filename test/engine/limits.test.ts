@@ -1,11 +1,13 @@
 /**
  * Limits at their exact edges: the memory cap against initial sizes and memory.grow (one page
  * budget for contract and library together), the output cap, the log line count and length caps,
- * fuel and call depth.
+ * fuel and the stack budget.
  */
 import t from 'tap';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/defaults.js';
 import { assertBodyShape, exampleModule, PAGE, run, text, watModule, watString } from '../support/engine.js';
+import { CROSSING_BYTES, frameCost } from '../../src/wasm/frame-cost.js';
+import { readModule } from '../../src/wasm/reader.js';
 
 const HOST = `
   (import "host" "output" (func $output (param i32 i32)))
@@ -185,21 +187,24 @@ t.test('fuel: exactly enough vs one short', async (t) => {
   t.equal(under.fuel.consumed, need - 1);
 });
 
-t.test('call depth: exactly maxCallDepth nested calls', async (t) => {
+t.test('stack budget: exactly maxStackBytes of frames', async (t) => {
   const c = await watModule(`(module (func $f (export "main") (param i32) (result i32)
     (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
       (else (i32.add (call $f (i32.sub (local.get 0) (i32.const 1))) (i32.const 1))))))`);
-  for (const maxCallDepth of [1, 7, 100]) {
-    const config = { maxCallDepth };
-    t.same(run({ contract: c, args: [maxCallDepth], config }).result!.values, [maxCallDepth], `${maxCallDepth} calls`);
-    t.equal(run({ contract: c, args: [maxCallDepth + 1], config }).error!.kind, 'stack_overflow', `${maxCallDepth + 1} calls`);
+  const frame = frameCost(readModule(c.original), 0);
+  // main(n) is n + 1 frames
+  for (const n of [1, 7, 100]) {
+    const config = { maxStackBytes: (n + 1) * frame };
+    t.same(run({ contract: c, args: [n], config }).result!.values, [n], `${n + 1} frames fit`);
+    t.equal(run({ contract: c, args: [n + 1], config }).error!.kind, 'stack_overflow', `${n + 2} frames do not`);
   }
-  t.same(run({ contract: c, args: [0], config: { maxCallDepth: 0 } }).result!.values, [0], 'no call at all needs no depth');
-  // host calls count as calls; the depth is released on return, so sequential calls never add up
+  t.equal(run({ contract: c, args: [0], config: { maxStackBytes: frame - 1 } }).error!.kind, 'stack_overflow', 'even the entry needs its frame');
+  // a host call costs the crossing while it runs; it is given back on return, so sequential calls never add up
   const seq = await watModule(`(module ${HOST} (memory (export "memory") 1)
     (func (export "main") ${'(call $output (i32.const 0) (i32.const 0)) '.repeat(10)}))`);
-  t.equal(run({ contract: seq, config: { maxCallDepth: 1 } }).ok, true);
-  t.equal(run({ contract: seq, config: { maxCallDepth: 0 } }).error!.kind, 'stack_overflow');
+  const main = frameCost(readModule(seq.original), 0);
+  t.equal(run({ contract: seq, config: { maxStackBytes: main + CROSSING_BYTES } }).ok, true);
+  t.equal(run({ contract: seq, config: { maxStackBytes: main + CROSSING_BYTES - 1 } }).error!.kind, 'stack_overflow');
   t.equal(text(run({ contract: seq }).result!.output), '');
 });
 

@@ -7,6 +7,7 @@ import t from 'tap';
 import { DEFAULT_ENGINE_CONFIG, DEFAULT_LIMITS } from '../../src/engine/defaults.js';
 import { assertBodyShape, exampleModule, input, PAGE, prep, run, sha256, wat, watModule, watString } from '../support/engine.js';
 import { execute, timeoutResult } from '../../src/engine/execute.js';
+import { ENGINE_STACK_MESSAGE, stackBudgetMessage } from '../../src/engine/outcome.js';
 
 const HOST = `
   (import "host" "input_len" (func $input_len (result i32)))
@@ -64,7 +65,7 @@ t.test('ok: values typed like the signature (i64 as strings, non-finite floats a
     (func (export "none")))`);
   t.same(run({ contract: c, entrypoint: 'i64', args: ['9223372036854775807'] }).result!.values, ['-9223372036854775808']);
   t.same(run({ contract: c, entrypoint: 'i64', args: ['-5'] }).result!.values, ['-4']);
-  t.same(run({ contract: c, entrypoint: 'floats' }).result!.values, [1.5, 'NaN', 'Infinity', '-Infinity', 0]);
+  t.same(run({ contract: c, entrypoint: 'floats' }).result!.values, [1.5, 'NaN', 'Infinity', '-Infinity', '-0']);
   t.same(run({ contract: c, entrypoint: 'none' }).result!.values, []);
 });
 
@@ -162,35 +163,38 @@ t.test('memory_limit: examples/wasm/oom.wasm stops at exactly the cap', async (t
   }
 });
 
-t.test('stack_overflow: the deterministic call-depth limit', async (t) => {
+t.test('stack_overflow: the deterministic stack budget', async (t) => {
   const c = await watModule(`(module (func $f (export "main") (result i32) call $f))`);
   const r = run({ contract: c });
   assertBodyShape(t, r, { library: false });
   t.equal(r.error!.kind, 'stack_overflow');
-  t.equal(r.error!.message, `call stack exhausted: call depth limit of ${DEFAULT_ENGINE_CONFIG.maxCallDepth} nested calls reached`, 'the message states the limit');
+  t.equal(r.error!.message, stackBudgetMessage(DEFAULT_ENGINE_CONFIG.maxStackBytes), 'the message names the budget');
+  t.equal(
+    r.error!.message,
+    `call stack exhausted: the stack budget of ${DEFAULT_ENGINE_CONFIG.maxStackBytes} bytes is used up (docs/ABI.md, Stack)`,
+  );
 
   const fib = exampleModule('fib');
-  const max = DEFAULT_ENGINE_CONFIG.maxCallDepth;
-  // depth(n) makes n nested wasm calls below the entry
-  t.same(run({ contract: fib, entrypoint: 'depth', args: [max] }).result!.values, [max]);
-  const over = run({ contract: fib, entrypoint: 'depth', args: [max + 1] });
-  t.equal(over.error!.kind, 'stack_overflow');
-  t.match(over.error!.message, /call depth limit/);
-  t.equal(run({ contract: fib, entrypoint: 'depth', args: [100000] }).error!.kind, 'stack_overflow');
+  t.same(run({ contract: fib, entrypoint: 'depth', args: [1000] }).result!.values, [1000], 'a recursion 1000 deep fits the default budget');
+  const over = run({ contract: fib, entrypoint: 'depth', args: [100000] });
+  t.same([over.error!.kind, over.error!.message], ['stack_overflow', stackBudgetMessage(DEFAULT_ENGINE_CONFIG.maxStackBytes)]);
 
-  // the limit is the engine config's
-  const small = { maxCallDepth: 10 };
-  t.same(run({ contract: fib, entrypoint: 'depth', args: [10], config: small }).result!.values, [10]);
-  const overSmall = run({ contract: fib, entrypoint: 'depth', args: [11], config: small });
+  // the budget is the engine config's: find the deepest depth(n) that fits 16 KiB, then one more
+  const small = { maxStackBytes: 16384 };
+  let n = 0;
+  while (run({ contract: fib, entrypoint: 'depth', args: [n + 1], config: small }).ok) n++;
+  t.ok(n > 10 && n < 200, `depth(${n}) is the deepest under 16 KiB`);
+  const overSmall = run({ contract: fib, entrypoint: 'depth', args: [n + 1], config: small });
   t.equal(overSmall.error!.kind, 'stack_overflow');
-  t.equal(overSmall.error!.message, 'call stack exhausted: call depth limit of 10 nested calls reached', 'the configured limit is named');
+  t.equal(overSmall.error!.message, stackBudgetMessage(16384), 'the configured budget is named');
 });
 
 t.test("stack_overflow: V8's own RangeError is the backstop", async (t) => {
   const c = await watModule(`(module (func $f (export "main") (param i32) (result i32) (call $f (i32.add (local.get 0) (i32.const 1)))))`);
-  const r = run({ contract: c, args: [0], config: { maxCallDepth: 100_000_000 } });
+  // a budget far beyond this (main) thread's stack: V8's limit comes first, still stack_overflow
+  const r = run({ contract: c, args: [0], config: { maxStackBytes: 1_000_000_000 } });
   t.equal(r.error!.kind, 'stack_overflow');
-  t.match(r.error!.message, /engine stack limit/);
+  t.equal(r.error!.message, ENGINE_STACK_MESSAGE);
 });
 
 const TRAPS: Array<[string, string, string, number]> = [

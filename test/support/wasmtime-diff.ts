@@ -91,7 +91,7 @@ interface Ours {
   fuel?: bigint;
 }
 
-const standalone = (bytes: Uint8Array) => instrument(bytes, { standalone: { fuel: FUEL, depth: DEPTH } });
+const standalone = (bytes: Uint8Array) => instrument(bytes, { standalone: { fuel: FUEL, stackBytes: DEPTH } });
 
 /** Fuel spent so far by a set of standalone instances (each started with FUEL). */
 const spent = (instances: WasmInstanceObject[]): bigint =>

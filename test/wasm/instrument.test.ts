@@ -1,6 +1,6 @@
 /**
  * The instrumenter (src/wasm/instrument.ts) on its own: standalone mode, global index shifting,
- * memory.grow through the page budget, the call-depth limit and its exact boundary, the name
+ * memory.grow through the page budget, the stack budget and its exact boundary, the name
  * section, declared maxima capping, and deterministic output.
  */
 import t from 'tap';
@@ -10,22 +10,24 @@ import { ByteReader } from '../../src/wasm/leb.js';
 import { METER_GLOBALS, METER_MODULE, MeterFlag } from '../../src/wasm/meter-abi.js';
 import { readModule } from '../../src/wasm/reader.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/defaults.js';
+import { stackBudgetMessage } from '../../src/engine/outcome.js';
+import { FRAME_BASE, SLOT_BYTES, frameCost } from '../../src/wasm/frame-cost.js';
 import { runOnce, wat } from '../support/wat.js';
 
 type Fn = (...a: unknown[]) => unknown;
 
 /** The `__meter` globals a (non-standalone) instrumented module imports. */
-function meter(fuel = 1n << 40n, depth = 1000, pages = 100) {
+function meter(fuel = 1n << 40n, stack = 1 << 20, pages = 100) {
   const g = {
     fuel: new WebAssembly.Global({ value: 'i64', mutable: true }, fuel),
-    depth: new WebAssembly.Global({ value: 'i32', mutable: true }, depth),
+    stack: new WebAssembly.Global({ value: 'i32', mutable: true }, stack),
     pages: new WebAssembly.Global({ value: 'i32', mutable: true }, pages),
     flags: new WebAssembly.Global({ value: 'i32', mutable: true }, 0),
   };
   const imports = {
     [METER_MODULE]: {
       [METER_GLOBALS.fuel]: g.fuel,
-      [METER_GLOBALS.depth]: g.depth,
+      [METER_GLOBALS.stack]: g.stack,
       [METER_GLOBALS.pages]: g.pages,
       [METER_GLOBALS.flags]: g.flags,
     },
@@ -77,7 +79,7 @@ t.test('standalone mode: exported __fuel, remaining = initial - cost, trap when 
         br 0
       end end
       local.get $acc))                                       ;; 13n + 6`;
-  const bytes = instrument(await wat(src), { standalone: { fuel: 1000n, depth: 100 } });
+  const bytes = instrument(await wat(src), { standalone: { fuel: 1000n, stackBytes: 1 << 20 } });
   t.same(WebAssembly.Module.imports(new WebAssembly.Module(bytes as BufferSource)), [], 'no __meter imports');
   const inst = instantiate(bytes);
   const fuel = inst.exports.__fuel as WebAssembly.Global;
@@ -92,16 +94,16 @@ t.test('standalone mode: exported __fuel, remaining = initial - cost, trap when 
   t.ok((fuel.value as bigint) < 0n, 'the fuel went negative');
 
   // exactly enough: 4 fuel for one `inc`
-  const exact = instantiate(instrument(await wat(src), { standalone: { fuel: 4n, depth: 1 } }));
+  const exact = instantiate(instrument(await wat(src), { standalone: { fuel: 4n, stackBytes: 1 << 20 } }));
   t.equal((exact.exports.inc as Fn)(1), 2);
   t.equal((exact.exports.__fuel as WebAssembly.Global).value, 0n);
   t.throws(() => (exact.exports.inc as Fn)(1), WebAssembly.RuntimeError);
 
   // a fuel value wider than 32 bits, and fuel: false charges nothing
-  const wide = instantiate(instrument(await wat(src), { standalone: { fuel: 1n << 50n, depth: 1 } }));
+  const wide = instantiate(instrument(await wat(src), { standalone: { fuel: 1n << 50n, stackBytes: 1 << 20 } }));
   (wide.exports.inc as Fn)(0);
   t.equal((wide.exports.__fuel as WebAssembly.Global).value, (1n << 50n) - 4n);
-  const free = instantiate(instrument(await wat(src), { fuel: false, standalone: { fuel: 3n, depth: 1 } }));
+  const free = instantiate(instrument(await wat(src), { fuel: false, standalone: { fuel: 3n, stackBytes: 1 << 20 } }));
   t.equal((free.exports.loop as Fn)(100), 4950);
   t.equal((free.exports.__fuel as WebAssembly.Global).value, 3n, 'fuel: false charges nothing');
 
@@ -110,13 +112,13 @@ t.test('standalone mode: exported __fuel, remaining = initial - cost, trap when 
     (global $a (export "a") (mut i32) (i32.const 7))
     (global $b i32 (i32.const 8))
     (func (export "sum") (result i32) global.get $a global.get $b i32.add))`);
-  const g = instantiate(instrument(withGlobals, { standalone: { fuel: 100n, depth: 10 } }));
+  const g = instantiate(instrument(withGlobals, { standalone: { fuel: 100n, stackBytes: 1 << 20 } }));
   t.equal((g.exports.sum as Fn)(), 15);
   t.equal((g.exports.a as WebAssembly.Global).value, 7);
   t.equal((g.exports.__fuel as WebAssembly.Global).value, 100n - 4n);
   // memory.grow in standalone mode: no page budget, but 1 fuel per page added (wasmtime's rule)
   const grow = await wat('(module (memory 1 5) (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))');
-  const growOut = instrument(grow, { standalone: { fuel: 100n, depth: 10 } });
+  const growOut = instrument(grow, { standalone: { fuel: 100n, stackBytes: 1 << 20 } });
   t.equal(readModule(growOut).functions.length, 4, 'a grow helper, an entry wrapper and `__meter_reset` appended');
   const gi = instantiate(growOut);
   const gFuel = gi.exports.__fuel as WebAssembly.Global;
@@ -127,7 +129,7 @@ t.test('standalone mode: exported __fuel, remaining = initial - cost, trap when 
   t.equal((gi.exports.grow as Fn)(1), 4);
   t.equal(gFuel.value, 91n - 4n, 'grow(1) costs 4, as in wasmtime');
   const clash = await wat('(module (global (export "__fuel") i32 (i32.const 0)))');
-  t.throws(() => instrument(clash, { standalone: { fuel: 1n, depth: 1 } }), /`__fuel`/, 'a module exporting `__fuel` itself is refused');
+  t.throws(() => instrument(clash, { standalone: { fuel: 1n, stackBytes: 1 << 20 } }), /`__fuel`/, 'a module exporting `__fuel` itself is refused');
 });
 
 t.test('global index shifting: imported and defined globals behave the same after instrumenting', async (t) => {
@@ -157,7 +159,7 @@ t.test('global index shifting: imported and defined globals behave the same afte
   const m = readModule(out);
   t.same(
     m.imports.map((i) => `${i.module}.${i.name}:${i.kind}`),
-    ['env.base:global', 'env.counter:global', '__meter.fuel:global', '__meter.depth:global', '__meter.pages:global', '__meter.flags:global'],
+    ['env.base:global', 'env.counter:global', '__meter.fuel:global', '__meter.stack:global', '__meter.pages:global', '__meter.flags:global'],
     'the meter globals come right after the imported ones',
   );
   t.same(
@@ -174,7 +176,7 @@ t.test('global index shifting: imported and defined globals behave the same afte
     t.ok(globalsUsed.includes(expected), `run uses ${expected}`);
   }
   // every original global access, in order, with defined globals shifted; 2..5 are the shared meter's,
-  // 9 and 10 the module's own copies of fuel and depth (appended after its globals)
+  // 9 and 10 the module's own copies of fuel and stack budget (appended after its globals)
   const origRun = readModule(original).code[2]!;
   const expectedOrder = decodeInstructions(original, origRun.codeStart, origRun.body.end)
     .filter((i) => instrName(i).startsWith('global.'))
@@ -225,7 +227,7 @@ t.test('memory.grow goes through the page budget', async (t) => {
     (func (export "grow") (param i32) (result i32) local.get 0 memory.grow)
     (func (export "size") (result i32) memory.size))`;
   const bytes = instrument(await wat(src));
-  const mt = meter(1n << 40n, 100, 2);
+  const mt = meter(1n << 40n, 1 << 20, 2);
   const inst = instantiate(bytes, mt.imports);
   const grow = inst.exports.grow as Fn;
   t.equal(grow(3), -1, 'beyond the budget of 2 pages: -1');
@@ -242,7 +244,7 @@ t.test('memory.grow goes through the page budget', async (t) => {
 
   // a grow the memory itself refuses (its declared maximum) is not a budget refusal
   const capped = instrument(await wat('(module (memory 1 2) (func (export "grow") (param i32) (result i32) local.get 0 memory.grow))'));
-  const mc = meter(1n << 40n, 100, 10);
+  const mc = meter(1n << 40n, 1 << 20, 10);
   const ci = instantiate(capped, mc.imports);
   t.equal((ci.exports.grow as Fn)(5), -1, 'past the declared maximum');
   t.same([mc.pages.value, mc.flags.value], [10, 0], 'budget untouched, not flagged');
@@ -251,7 +253,7 @@ t.test('memory.grow goes through the page budget', async (t) => {
 
   // memory: false leaves memory.grow alone
   const plain = instrument(await wat(src), { memory: false });
-  const mp = meter(1n << 40n, 100, 0);
+  const mp = meter(1n << 40n, 1 << 20, 0);
   t.equal((instantiate(plain, mp.imports).exports.grow as Fn)(3), 1, 'memory: false grows freely');
 
   // through the engine: the limit is memoryBytes; the trap after a refused grow is memory_limit
@@ -268,7 +270,7 @@ t.test('memory.grow goes through the page budget', async (t) => {
   t.same((await runOnce(engine, { entry: 'touch', args: [2], memoryBytes: three })).result?.values, [0]);
 });
 
-t.test('call depth: exactly `depth` nested calls succeed, one more traps as stack overflow', async (t) => {
+t.test('stack budget: each active function costs its frame; exactly enough fits, one byte less traps', async (t) => {
   const src = `(module
     (type $t (func (param i32) (result i32)))
     (table funcref (elem $rec))
@@ -281,34 +283,39 @@ t.test('call depth: exactly `depth` nested calls succeed, one more traps as stac
       end)
     (func (export "indirect") (param i32) (result i32)
       local.get 0 i32.const 0 call_indirect (type $t)))`;
-  const bytes = instrument(await wat(src));
-  // rec(n) executes n nested `call`s; the call from JS is not counted
+  const original = await wat(src);
+  const bytes = instrument(original);
+  const cost = frameCost(readModule(original), 0);
+  const indirectCost = frameCost(readModule(original), 1);
+  t.equal(cost, FRAME_BASE + SLOT_BYTES * (1 + 2), 'rec: one param and an operand stack of at most 2');
+  // rec(n) is n + 1 active frames of $rec, the one called from JS included
   for (const depth of [1, 10, 100]) {
-    const mt = meter(1n << 40n, depth);
+    const mt = meter(1n << 40n, (depth + 1) * cost);
     const rec = instantiate(bytes, mt.imports).exports.rec as Fn;
-    t.equal(rec(depth), depth, `depth ${depth}: rec(${depth}) runs`);
-    t.equal(mt.depth.value, depth, 'the counter is restored after the calls return');
+    t.equal(rec(depth), depth, `budget for ${depth + 1} frames: rec(${depth}) runs`);
+    t.equal(mt.stack.value, (depth + 1) * cost, 'the budget is given back when the calls return');
     t.equal(mt.flags.value, 0);
     t.throws(() => rec(depth + 1), WebAssembly.RuntimeError, `rec(${depth + 1}) traps`);
     t.equal(mt.flags.value & MeterFlag.stackOverflow, MeterFlag.stackOverflow, 'flagged stackOverflow');
   }
-  // call_indirect counts as a call: indirect(n) = 1 indirect call + n nested calls
-  const mt = meter(1n << 40n, 10);
+  // call_indirect reaches a function of this module: the callee charges its own frame, nothing at the site
+  const mt = meter(1n << 40n, indirectCost + 10 * cost);
   const ind = instantiate(bytes, mt.imports).exports.indirect as Fn;
   t.equal(ind(9), 9);
   t.throws(() => ind(10), WebAssembly.RuntimeError);
   t.equal(mt.flags.value, MeterFlag.stackOverflow);
-  // depth: false counts nothing
+  // stack: false charges nothing
   const free = meter(1n << 40n, 0);
-  t.equal((instantiate(instrument(await wat(src), { depth: false }), free.imports).exports.rec as Fn)(50), 50);
+  t.equal((instantiate(instrument(original, { stack: false }), free.imports).exports.rec as Fn)(50), 50);
 
-  // through the engine (maxCallDepth): the same boundary, as a stack_overflow outcome
-  const max = DEFAULT_ENGINE_CONFIG.maxCallDepth;
+  // through the engine (maxStackBytes): the same boundary, as a stack_overflow outcome naming the budget
+  const budget = DEFAULT_ENGINE_CONFIG.maxStackBytes;
+  const max = Math.floor(budget / cost) - 1;
   const okRun = await runOnce(src, { entry: 'rec', args: [max] });
   t.same([okRun.ok, okRun.result?.values], [true, [max]], `rec(${max}) runs`);
   const over = await runOnce(src, { entry: 'rec', args: [max + 1] });
   t.equal(over.error?.kind, 'stack_overflow', `rec(${max + 1}): stack_overflow`);
-  t.match(over.error?.message, /depth limit/);
+  t.equal(over.error?.message, stackBudgetMessage(budget));
 });
 
 t.test('name section: module name set, other names kept; V8 traces carry it', async (t) => {
@@ -358,7 +365,7 @@ t.test('deterministic output', async (t) => {
       i32.const 0 i32.const 0 i32.const 8 memory.fill
       global.get $g)
     (func $f (param i32) (result i32) local.get 0 i32.const 2 i32.mul))`, { names: true });
-  const opts: InstrumentOptions[] = [{}, { moduleName: 'x', maxMemoryPages: 10, maxTableElements: 3 }, { standalone: { fuel: 99n, depth: 7 } }, { fuel: false }, { depth: false, memory: false }];
+  const opts: InstrumentOptions[] = [{}, { moduleName: 'x', maxMemoryPages: 10, maxTableElements: 3 }, { standalone: { fuel: 99n, stackBytes: 1 << 20 } }, { fuel: false }, { stack: false, memory: false }];
   for (const o of opts) {
     const a = instrument(src, o);
     const b = instrument(src.slice(), o);

@@ -85,12 +85,12 @@ t.test('a tail call out of the module keeps counting in the caller', async (t) =
 /** A shared meter for raw instrumented modules, as the engine makes it. */
 function meter(fuel: bigint) {
   const g = (value: 'i64' | 'i32', v: bigint | number) => new WebAssembly.Global({ value, mutable: true }, v as never);
-  const globals = { fuel: g('i64', fuel), depth: g('i32', 1000), pages: g('i32', 100), flags: g('i32', 0) };
+  const globals = { fuel: g('i64', fuel), depth: g('i32', 1 << 20), pages: g('i32', 100), flags: g('i32', 0) };
   return {
     globals,
     imports: {
       [METER_GLOBALS.fuel]: globals.fuel,
-      [METER_GLOBALS.depth]: globals.depth,
+      [METER_GLOBALS.stack]: globals.depth,
       [METER_GLOBALS.pages]: globals.pages,
       [METER_GLOBALS.flags]: globals.flags,
     },

@@ -78,7 +78,7 @@ if ('skip' in oracle) {
     const r = spawnSync(oracle.python, [script], { input: json, encoding: 'utf8', maxBuffer: 64 << 20 });
     t.equal(r.status, 0, `the oracle ran${r.stderr ? `: ${r.stderr.slice(-500)}` : ''}`);
     const theirs = (JSON.parse(r.stdout) as { results: string[] }).results;
-    const ours = new WebAssembly.Instance(new WebAssembly.Module(instrument(bytes, { standalone: { fuel: 1n << 50n, depth: 1000 }, canonicalizeNaN: true }) as BufferSource))
+    const ours = new WebAssembly.Instance(new WebAssembly.Module(instrument(bytes, { standalone: { fuel: 1n << 50n, stackBytes: 1 << 20 }, canonicalizeNaN: true }) as BufferSource))
       .exports as Record<string, any>;
     const mem = new Uint8Array((ours.mem as WebAssembly.Memory).buffer);
     let diff = 0;

@@ -82,7 +82,7 @@ type Exports = Record<string, (...a: any[]) => any>;
 async function variants(src: string) {
   const bytes = await wat(src);
   const inst = (b: Uint8Array) => new WebAssembly.Instance(new WebAssembly.Module(b as BufferSource)).exports as unknown as Exports;
-  const standalone = { fuel: 1n << 50n, depth: 1000 };
+  const standalone = { fuel: 1n << 50n, stackBytes: 1 << 20 };
   return {
     bytes,
     raw: inst(bytes),

@@ -50,7 +50,7 @@ interface Tally {
 }
 
 const INSTRUMENT_ENGINE = { moduleName: 'm0123456789abcdef', hostHooks: true, ...DEFAULT_ENGINE_CONFIG.instrument };
-const INSTRUMENT_STANDALONE = { standalone: { fuel: 1n << 40n, depth: 1000 } };
+const INSTRUMENT_STANDALONE = { standalone: { fuel: 1n << 40n, stackBytes: 1 << 20 } };
 
 function check(name: string, bytes: Uint8Array, tally: Tally): void {
   tally.modules++;

@@ -1,7 +1,7 @@
 /**
  * Spec differential: every WebAssembly core spec test script in ../shared/wasm-spec runs twice on
  * this Node's V8, once with the modules as they are and once with every instantiated module passed
- * through our instrumenter (fuel, call depth and memory metering on, with far more fuel and depth
+ * through our instrumenter (fuel, stack budget and memory metering on, with far more fuel and stack
  * than any script needs).
  *
  * - The plain run must agree with the spec's expectations wherever JS can check them (see
@@ -42,7 +42,7 @@ const FUEL = 2n ** 62n;
  * Far deeper than V8's own stack allows, so infinite recursion ends in V8's RangeError in both runs
  * (an instrumented run that hits its own limit first still counts as exhaustion, see classify).
  */
-const DEPTH = 1_000_000;
+const DEPTH = 2 ** 30;
 /** Every page memory.grow can get in wasm32: the budget never refuses what V8 would grant. */
 const PAGES = 65536;
 
@@ -56,13 +56,13 @@ function meteredRun(localFuel = false): RunOptions {
   const imports = {
     [METER_MODULE]: {
       [METER_GLOBALS.fuel]: fuel,
-      [METER_GLOBALS.depth]: depth,
+      [METER_GLOBALS.stack]: depth,
       [METER_GLOBALS.pages]: pages,
       [METER_GLOBALS.flags]: flags,
     },
   };
   return {
-    transform: (bytes) => instrument(bytes, { fuel: true, depth: true, memory: true, localFuel }),
+    transform: (bytes) => instrument(bytes, { fuel: true, stack: true, memory: true, localFuel }),
     extraImports: () => imports,
     beforeInvoke: () => {
       fuel.value = FUEL;

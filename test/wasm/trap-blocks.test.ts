@@ -1,5 +1,5 @@
 /**
- * Trap blocks (src/wasm/instrument-body.ts, `trapIf`): every fuel charge and call-depth check is a
+ * Trap blocks (src/wasm/instrument-body.ts, `trapIf`): every fuel charge and stack-budget check is a
  * `br_if` to one of the function's trap blocks (out of fuel, stack overflow) around its body, instead
  * of an inline `if … unreachable end`. These cases put checks at every nesting (blocks, loops, ifs,
  * else arms), in functions with parameters and multi-value results, with branches to the function's
@@ -12,9 +12,13 @@ import { decodeInstructions, instrName } from '../../src/wasm/instructions.js';
 import { METER_GLOBALS, METER_MODULE, MeterFlag } from '../../src/wasm/meter-abi.js';
 import { readModule } from '../../src/wasm/reader.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/defaults.js';
+import { CROSSING_BYTES, frameCost } from '../../src/wasm/frame-cost.js';
 import { runOnce, wat } from '../support/wat.js';
 
 type Fn = (...a: unknown[]) => unknown;
+
+/** The frame cost of defined function `f` of a module (frame-cost.ts). */
+const frameOf = (bytes: Uint8Array, f: number) => frameCost(readModule(bytes), f);
 
 const SRC = `(module
   (memory 1)
@@ -86,14 +90,14 @@ const SRC = `(module
       br_if 0
     end))`;
 
-function meter(fuel: bigint, depth: number) {
+function meter(fuel: bigint, stack: number) {
   const g = {
     fuel: new WebAssembly.Global({ value: 'i64', mutable: true }, fuel),
-    depth: new WebAssembly.Global({ value: 'i32', mutable: true }, depth),
+    stack: new WebAssembly.Global({ value: 'i32', mutable: true }, stack),
     pages: new WebAssembly.Global({ value: 'i32', mutable: true }, 100),
     flags: new WebAssembly.Global({ value: 'i32', mutable: true }, 0),
   };
-  return { g, imports: { [METER_MODULE]: { [METER_GLOBALS.fuel]: g.fuel, [METER_GLOBALS.depth]: g.depth, [METER_GLOBALS.pages]: g.pages, [METER_GLOBALS.flags]: g.flags } } };
+  return { g, imports: { [METER_MODULE]: { [METER_GLOBALS.fuel]: g.fuel, [METER_GLOBALS.stack]: g.stack, [METER_GLOBALS.pages]: g.pages, [METER_GLOBALS.flags]: g.flags } } };
 }
 
 interface Run {
@@ -105,8 +109,8 @@ interface Run {
 
 function runner(bytes: Uint8Array) {
   const mod = new WebAssembly.Module(bytes as BufferSource);
-  return (entry: string, args: unknown[], fuel: bigint, depth = 1000): Run => {
-    const m = meter(fuel, depth);
+  return (entry: string, args: unknown[], fuel: bigint, stack = 1 << 20): Run => {
+    const m = meter(fuel, stack);
     const i = new WebAssembly.Instance(mod, m.imports);
     try {
       const value = (i.exports[entry] as Fn)(...args);
@@ -135,23 +139,23 @@ t.test('the rewritten bodies: one trap block per kind, no inline trap', async (t
         const b = mod.code[f]!;
         return decodeInstructions(mod.bytes, b.codeStart, b.body.end).filter((i) => instrName(i) === op).length;
       };
-      // every function here counts its own depth at entry (exported, in no table): both trap blocks
+      // every function charges its frame at entry and checks fuel: both trap blocks
       t.equal(count(m, 'unreachable') - count(orig, 'unreachable'), 2, `${name}, function ${f}: two trap blocks`);
       t.equal(count(m, 'if'), count(orig, 'if'), `${name}, function ${f}: no \`if\` added`);
     }
     // deep and walk have (i32 i64) results and parameters: one type [] -> [i32 i64] is added
     t.ok(m.types.some((ty) => ty.params.length === 0 && ty.results.join() === '127,126'), `${name}: a block type [] -> [i32 i64]`);
   }
-  // neither fuel nor depth: the bodies are not wrapped
-  const bare = readModule(instrument(src, { fuel: false, depth: false }));
+  // neither fuel nor stack: the bodies are not wrapped
+  const bare = readModule(instrument(src, { fuel: false, stack: false }));
   const b = bare.code[3]!;
   t.equal(decodeInstructions(bare.bytes, b.codeStart, b.body.end).filter((i) => instrName(i) === 'unreachable').length, 0, 'no trap blocks without checks');
-  // only depth: one stack-overflow block where a function calls, none elsewhere
-  const depthOnly = runner(instrument(src, { fuel: false }));
-  t.same(depthOnly('sum', [10], 0n).value, 55);
-  t.same(depthOnly('spin', [10], 0n).value, undefined);
-  const over = depthOnly('sum', [10], 0n, 9);
-  t.same([over.trapped, over.flags], [true, MeterFlag.stackOverflow], 'depth only: stack overflow at depth 10 of 9');
+  // only the stack budget: sum(10) is 11 frames of sum
+  const stackOnly = runner(instrument(src, { fuel: false }));
+  t.same(stackOnly('sum', [10], 0n).value, 55);
+  t.same(stackOnly('spin', [10], 0n).value, undefined);
+  const over = stackOnly('sum', [10], 0n, 10 * frameOf(src, 2));
+  t.same([over.trapped, over.flags], [true, MeterFlag.stackOverflow], 'stack only: stack overflow at the 11th frame of a budget for 10');
 });
 
 t.test('out of fuel at every limit up to the exact cost, checks at every nesting', async (t) => {
@@ -193,23 +197,26 @@ t.test('out of fuel at every limit up to the exact cost, checks at every nesting
   t.same(runner(instrument(src))('walk', [12, 0n], 1n << 40n).value, [5, 1024n], 'a branch to the function label returns');
 });
 
-t.test('stack overflow at the exact depth, the call inside nested blocks', async (t) => {
+t.test('stack overflow at the exact budget, the call inside nested blocks', async (t) => {
   const src = await wat(SRC);
+  const deepCost = frameOf(src, 1);
+  const sumCost = frameOf(src, 2);
   for (const [name, o] of VARIANTS) {
     const run = runner(instrument(src, o));
+    // deep(d) is d + 1 frames of deep
     for (const depth of [1, 2, 17]) {
-      const ok = run('deep', [depth, 0n], 1n << 40n, depth);
-      t.same([ok.trapped, ok.value], [false, [0, BigInt(2 * depth)]], `${name}: deep(${depth}) at depth ${depth}`);
-      const over = run('deep', [depth + 1, 0n], 1n << 40n, depth);
-      t.same([over.trapped, over.flags], [true, MeterFlag.stackOverflow], `${name}: deep(${depth + 1}) at depth ${depth}: stack overflow`);
-      const sum = run('sum', [depth + 1], 1n << 40n, depth);
-      t.same([sum.trapped, sum.flags], [true, MeterFlag.stackOverflow], `${name}: sum(${depth + 1}) at depth ${depth}: stack overflow`);
+      const ok = run('deep', [depth, 0n], 1n << 40n, (depth + 1) * deepCost);
+      t.same([ok.trapped, ok.value], [false, [0, BigInt(2 * depth)]], `${name}: deep(${depth}) in ${depth + 1} frames`);
+      const over = run('deep', [depth + 1, 0n], 1n << 40n, (depth + 1) * deepCost);
+      t.same([over.trapped, over.flags], [true, MeterFlag.stackOverflow], `${name}: deep(${depth + 1}) in ${depth + 1} frames: stack overflow`);
+      const sum = run('sum', [depth + 1], 1n << 40n, (depth + 1) * sumCost);
+      t.same([sum.trapped, sum.flags], [true, MeterFlag.stackOverflow], `${name}: sum(${depth + 1}) in ${depth + 1} frames: stack overflow`);
     }
-    // out of fuel and out of depth in one run: whichever check comes first flags the trap. At depth 3,
-    // deep(4) pays 10 on each of 4 levels, then the fourth call's depth check fails
-    const first = run('deep', [4, 0n], 40n, 3);
-    t.same([first.trapped, first.flags], [true, MeterFlag.stackOverflow], `${name}: fuel 40: the depth check fails`);
-    const fuelFirst = run('deep', [4, 0n], 39n, 3);
+    // out of fuel and out of stack in one run: whichever check comes first flags the trap. With 4
+    // frames, deep(4) pays 10 on each of 4 levels, then the fifth frame's check fails before its entry fuel
+    const first = run('deep', [4, 0n], 40n, 4 * deepCost);
+    t.same([first.trapped, first.flags], [true, MeterFlag.stackOverflow], `${name}: fuel 40: the stack check fails`);
+    const fuelFirst = run('deep', [4, 0n], 39n, 4 * deepCost);
     t.same([fuelFirst.trapped, fuelFirst.flags], [true, MeterFlag.outOfFuel], `${name}: fuel 39: out of fuel before it`);
   }
 });
@@ -225,12 +232,12 @@ t.test('through the engine: out_of_fuel with consumed == limit, stack_overflow, 
     const r = await runOnce(src, { entry: 'walk', args: [12, '0'], fuel: limit });
     t.same([r.error?.kind, r.fuel.consumed], ['out_of_fuel', limit], `limit ${limit}: out_of_fuel, consumed == limit`);
   }
-  const max = DEFAULT_ENGINE_CONFIG.maxCallDepth;
+  const max = Math.floor(DEFAULT_ENGINE_CONFIG.maxStackBytes / frameOf(src, 1)) - 1;
   const deep = await runOnce(src, { entry: 'deep', args: [max, '0'] });
   t.same([deep.ok, deep.fuel.consumed], [true, max * 10 + 6], `deep(${max}) runs, ${max * 10 + 6} fuel`);
   const over = await runOnce(src, { entry: 'deep', args: [max + 1, '0'] });
   t.equal(over.error?.kind, 'stack_overflow', `deep(${max + 1}): stack_overflow`);
-  // the failing call's depth check comes after its segment was charged: every call up to it is paid
+  // the failing frame's check comes before its entry fuel: every call up to it is paid
   t.equal(over.fuel.consumed, (max + 1) * 10, 'stack_overflow: the fuel of the calls up to the failing one');
   // an ordinary trap mid-block still maps back to its instruction (exact fuel after the trap)
   const trap = await runOnce(`(module (func (export "main") (result i32)
@@ -238,41 +245,41 @@ t.test('through the engine: out_of_fuel with consumed == limit, stack_overflow, 
   t.same([trap.error?.kind, trap.fuel.consumed], ['trap', 1 + 3], 'a division trap: entry + 3 operators, the rest refunded');
 });
 
-// Functions that no table, `ref.func` or tail call reaches count their own depth at entry; the rest
-// are counted at their call sites. Either way every call counts once and a call from outside not at all.
+// Every function charges its own frame at entry, whatever reaches it (a direct call, call_indirect,
+// ref.func, the embedder); a tail call gives the caller's frame back first.
 const DEPTH_SRC = `(module
   (type $t (func (param i32) (result i32)))
   (table 2 funcref)
   (elem (i32.const 0) $inTable)
-  ;; in a table: counted at the call_indirect site
   (func $inTable (param i32) (result i32)
     local.get 0 if (result i32) local.get 0 i32.const 1 i32.sub call $direct else i32.const 0 end)
-  ;; counts itself; alternates with $inTable: direct(n) makes n nested calls
+  ;; alternates with $inTable: direct(n) is n + 1 frames
   (func $direct (export "direct") (param i32) (result i32)
     local.get 0 if (result i32) local.get 0 i32.const 1 i32.sub i32.const 0 call_indirect (type $t) else i32.const 0 end)
-  ;; tail recursion costs no depth, a call of it one
+  ;; tail recursion: one frame at a time
   (func $tail (export "tail") (param i32) (result i32)
     local.get 0 i32.eqz if (result i32) i32.const 7 else local.get 0 i32.const 1 i32.sub return_call $tail end)
   (func (export "callsTail") (param i32) (result i32) local.get 0 call $tail)
-  ;; exported and taken by ref.func in code: counted at its sites; viaRef(n) = 1 indirect call + n nested
+  ;; exported and taken by ref.func in code; viaRef(n) = its own frame + n + 1 frames of $r
   (func $r (export "r") (param i32) (result i32)
     local.get 0 if (result i32) local.get 0 i32.const 1 i32.sub call $r else i32.const 0 end)
   (func (export "viaRef") (param i32) (result i32)
     (table.set (i32.const 1) (ref.func $r))
     local.get 0 i32.const 1 call_indirect (type $t)))`;
 
-t.test('call depth: one per call, whichever side counts it', async (t) => {
+t.test('stack budget: every function its own frame, whatever reaches it', async (t) => {
   const src = await wat(DEPTH_SRC);
   const m = readModule(src);
-  const variants: [string, (entry: string, arg: number, depth: number) => Run][] = [
+  const c = (f: number) => frameOf(src, f);
+  const variants: [string, (entry: string, arg: number, stack: number) => Run][] = [
     ...VARIANTS.map(([name, o]) => {
       const run = runner(instrument(src, o));
-      return [name, (entry: string, arg: number, depth: number) => run(entry, [arg], 1n << 40n, depth)] as [string, (e: string, a: number, d: number) => Run];
+      return [name, (entry: string, arg: number, stack: number) => run(entry, [arg], 1n << 40n, stack)] as [string, (e: string, a: number, d: number) => Run];
     }),
     [
       'standalone',
-      (entry: string, arg: number, depth: number): Run => {
-        const i = new WebAssembly.Instance(new WebAssembly.Module(instrument(src, { standalone: { fuel: 1n << 40n, depth } }) as BufferSource));
+      (entry: string, arg: number, stackBytes: number): Run => {
+        const i = new WebAssembly.Instance(new WebAssembly.Module(instrument(src, { standalone: { fuel: 1n << 40n, stackBytes } }) as BufferSource));
         const flags = () => (i.exports.__meter_flags as WebAssembly.Global).value as number;
         try {
           return { value: (i.exports[entry] as Fn)(arg), left: 0n, flags: flags(), trapped: false };
@@ -284,29 +291,32 @@ t.test('call depth: one per call, whichever side counts it', async (t) => {
     ],
   ];
   t.equal(m.code.length, 6);
+  // the frames each entry needs for argument n
+  const need: Record<string, (n: number) => number> = {
+    direct: (n) => Array.from({ length: n + 1 }, (_, k) => (k % 2 === 0 ? c(1) : c(0))).reduce((a, b) => a + b, 0),
+    r: (n) => (n + 1) * c(4),
+    viaRef: (n) => c(5) + (n + 1) * c(4),
+  };
   for (const [name, run] of variants) {
-    const edge = (entry: string, ok: number, depth: number) => {
-      const a = run(entry, ok, depth);
-      const b = run(entry, ok + 1, depth);
-      t.same([a.trapped, a.flags, b.trapped, b.flags], [false, 0, true, MeterFlag.stackOverflow], `${name}: ${entry}(${ok}) at depth ${depth}, ${entry}(${ok + 1}) overflows`);
-    };
-    for (const d of [1, 2, 5, 64]) {
-      edge('direct', d, d);
-      edge('r', d, d);
-      edge('viaRef', d - 1, d);
+    for (const [entry, frames] of Object.entries(need)) {
+      for (const n of [0, 1, 4, 63]) {
+        const a = run(entry, n, frames(n));
+        const b = run(entry, n + 1, frames(n));
+        t.same([a.trapped, a.flags, b.trapped, b.flags], [false, 0, true, MeterFlag.stackOverflow], `${name}: ${entry}(${n}) fits ${frames(n)} bytes, ${entry}(${n + 1}) does not`);
+      }
     }
-    t.same(run('tail', 100_000, 0).value, 7, `${name}: tail calls cost no depth`);
-    t.same(run('callsTail', 100_000, 1).value, 7, `${name}: calling a tail-recursive function costs 1`);
-    t.same([run('callsTail', 3, 0).trapped, run('callsTail', 3, 0).flags], [true, MeterFlag.stackOverflow], `${name}: ... and fails at depth 0`);
+    t.same(run('tail', 100_000, c(2)).value, 7, `${name}: tail calls replace the frame: one frame of tail for any depth`);
+    t.same(run('callsTail', 100_000, c(3) + c(2)).value, 7, `${name}: a call of it, two frames`);
+    t.same([run('callsTail', 3, c(3) + c(2) - 1).trapped, run('callsTail', 3, c(3) + c(2) - 1).flags], [true, MeterFlag.stackOverflow], `${name}: ... and one byte less fails`);
   }
-  // the meter's depth is back where it was after a run, in each kind of function
-  const mt = meter(1n << 40n, 50);
+  // the budget is back where it was after a run, in each kind of function
+  const mt = meter(1n << 40n, 50_000);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(instrument(src, { localFuel: true }) as BufferSource), mt.imports);
   for (const e of ['direct', 'r', 'viaRef', 'callsTail']) {
     (inst.exports[e] as Fn)(20);
-    t.equal(mt.g.depth.value, 50, `${e}: the depth is restored`);
+    t.equal(mt.g.stack.value, 50_000, `${e}: the budget is given back`);
   }
-  // traceFunction (the refund path) plans the same functions as the instrumentation
+  // traceFunction (the refund path) lays out the bodies as the instrumentation does
   const { traceFunction } = await import('../../src/wasm/instrument.js');
   const out = instrumentModule(readModule(src), { localFuel: true });
   const om = readModule(out.bytes);
@@ -319,18 +329,21 @@ t.test('call depth: one per call, whichever side counts it', async (t) => {
   }
 });
 
-t.test('call depth across modules: the call into the library counts once', async (t) => {
+t.test('stack budget across modules: the call into the library costs the crossing', async (t) => {
   const lib = `(module (func $rec (export "rec") (param i32) (result i32)
     local.get 0 if (result i32) local.get 0 i32.const 1 i32.sub call $rec i32.const 1 i32.add else i32.const 0 end))`;
   const contract = `(module (import "lib" "rec" (func $rec (param i32) (result i32)))
     (func (export "main") (param i32) (result i32) local.get 0 call $rec))`;
-  const max = DEFAULT_ENGINE_CONFIG.maxCallDepth;
-  const ok = await runOnce(contract, { library: lib, args: [max - 1] });
-  t.same([ok.ok, ok.result?.values], [true, [max - 1]], `main(${max - 1}): 1 + ${max - 1} nested calls`);
-  const over = await runOnce(contract, { library: lib, args: [max] });
-  t.equal(over.error?.kind, 'stack_overflow', `main(${max}): one too many`);
+  const recCost = frameOf(await wat(lib), 0);
+  const mainCost = frameOf(await wat(contract), 0);
+  // main's frame, the crossing, then n + 1 frames of rec
+  const max = Math.floor((DEFAULT_ENGINE_CONFIG.maxStackBytes - mainCost - CROSSING_BYTES) / recCost) - 1;
+  const ok = await runOnce(contract, { library: lib, args: [max] });
+  t.same([ok.ok, ok.result?.values], [true, [max]], `main(${max}): ${max + 1} frames of rec fit`);
+  const over = await runOnce(contract, { library: lib, args: [max + 1] });
+  t.equal(over.error?.kind, 'stack_overflow', `main(${max + 1}): one too many`);
   // fuel: main entry 1 + get + call = 3; rec(n) = n × (entry, get, if, get, const, sub, call, const, add) + (entry, get, if, const)
-  t.equal(ok.fuel.consumed, 3 + (max - 1) * 9 + 4, 'exact fuel');
+  t.equal(ok.fuel.consumed, 3 + max * 9 + 4, 'exact fuel');
 });
 
 t.test('bulk charges at nesting: memory.fill and table.grow run out of fuel into the right block', async (t) => {

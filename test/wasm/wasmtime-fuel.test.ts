@@ -38,7 +38,7 @@ async function fuelConsumed(src: string, limit = BIG): Promise<{ consumed: bigin
   const flags = new WebAssembly.Global({ value: 'i32', mutable: true }, 0);
   const meter = {
     [METER_GLOBALS.fuel]: fuel,
-    [METER_GLOBALS.depth]: new WebAssembly.Global({ value: 'i32', mutable: true }, 1000),
+    [METER_GLOBALS.stack]: new WebAssembly.Global({ value: 'i32', mutable: true }, 1 << 20),
     [METER_GLOBALS.pages]: new WebAssembly.Global({ value: 'i32', mutable: true }, 100),
     [METER_GLOBALS.flags]: flags,
   };
@@ -262,7 +262,7 @@ t.test('fuel.rs iloop: infinite (or huge) work aborts with out of fuel', async (
 t.test('fuel.rs get_fuel_clamps_at_zero: add2 costs 4 (and where we differ)', async (t) => {
   // entry 1 + local.get 1 + i32.const 1 + i32.add 1 = 4, as upstream asserts
   const src = '(module (func $add2 (export "add2") (param $n i32) (result i32) (i32.add (local.get $n) (i32.const 2))))';
-  const bytes = instrument(await wat(src), { standalone: { fuel: 6n, depth: 10 } });
+  const bytes = instrument(await wat(src), { standalone: { fuel: 6n, stackBytes: 1 << 20 } });
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes as BufferSource), {});
   const add2 = inst.exports.add2 as (n: number) => number;
   const fuel = inst.exports.__fuel as WebAssembly.Global;

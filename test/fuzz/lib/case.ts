@@ -32,7 +32,7 @@ export const FUZZ_OPTIONS: InstrumentOptions = {
 export interface CaseOptions {
   /** Fuel of one call in the ample run: a call that exhausts it counts as looping. */
   cap: bigint;
-  /** Call depth given to every top-level call. */
+  /** Stack budget (bytes) given to every top-level call. */
   depth: number;
   /** How many finished calls per module are re-run with small fuel limits. */
   limitCalls: number;
@@ -42,7 +42,7 @@ export interface CaseOptions {
   trace?: boolean;
 }
 
-export const DEFAULT_CASE_OPTIONS: CaseOptions = { cap: 100_000_000n, depth: 5000, limitCalls: 3, oracle: false };
+export const DEFAULT_CASE_OPTIONS: CaseOptions = { cap: 100_000_000n, depth: 1 << 20, limitCalls: 3, oracle: false };
 
 export type Outcome =
   | { kind: 'ok'; values: string[] }
@@ -261,7 +261,7 @@ function runSession(plan: Plan, subject: Subject, until: number, fuelAt: (k: num
   if (meter) {
     const imp: Record<string, unknown> = {
       [METER_GLOBALS.fuel]: meter.fuel,
-      [METER_GLOBALS.depth]: meter.depth,
+      [METER_GLOBALS.stack]: meter.depth,
       [METER_GLOBALS.pages]: meter.pages,
       [METER_GLOBALS.flags]: meter.flags,
     };
