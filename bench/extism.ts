@@ -268,7 +268,7 @@ const SIDES: Side[] = [
       const tm = poolTimings.get(c) ?? { queue: [], instantiate: [], execute: [] };
       poolTimings.set(c, tm);
       for (const r of results) {
-        if (!('result' in r)) throw new Error(`ours (pool), ${c.name}: ${JSON.stringify(r)}`);
+        if (!r.result) throw new Error(`ours (pool), ${c.name}: ${JSON.stringify(r)}`);
         expectResult('ours (pool)', c, r.result);
         tm.queue.push(r.result.timings.queueMs);
         tm.instantiate.push(r.result.timings.instantiateMs);

@@ -3,7 +3,7 @@
  * under one meter, call the entrypoint, and describe the outcome as the §3 response body.
  */
 import { linkError, badRequest, HostTrap } from './errors.js';
-import { type Guest, IROHA_ALLOC, IROHA_DEALLOC, IROHA_MODULE, type IrohaInput, type IrohaPlan, IrohaState, type PeerLink, irohaImports, planIroha, writeToGuest } from './iroha-abi.js';
+import { type Guest, IROHA_ALLOC, IROHA_DEALLOC, IROHA_MODULE, type IrohaInput, type IrohaPlan, IrohaState, type PeerLink, irohaImports, planIroha, verdictReport, writeToGuest } from './iroha-abi.js';
 import { HttpPeer, type PeerConfig, ReplayPeer } from './iroha-peer.js';
 import { type IrohaVerdict, decodeVerdict, readLengthPrefixed } from './iroha-scale.js';
 import { HOST_SIGNATURES, HostState, type LogLine, type OutputLimits, hostImports } from './host-abi.js';
@@ -21,7 +21,8 @@ import { hex } from '../wasm/layout.js';
 
 export interface EngineConfig {
   instrument: InstrumentSettings;
-  maxCallDepth: number;
+  /** The stack budget in bytes (docs/ABI.md, Stack). */
+  maxStackBytes: number;
   output: OutputLimits;
   /** The Iroha profile's peer callbacks (defaults: DEFAULT_PEER_CONFIG). */
   iroha?: PeerConfig;
@@ -202,7 +203,7 @@ function run(
   const limits = input.limits;
   const capPages = Math.floor(limits.memoryBytes / PAGE);
   const initialPages = pagesAtStart(input, c);
-  const meter = new Meter(BigInt(limits.fuel), config.maxCallDepth, Math.max(0, capPages - initialPages));
+  const meter = new Meter(BigInt(limits.fuel), config.maxStackBytes, Math.max(0, capPages - initialPages));
   const host = new HostState(input.input ?? new Uint8Array(0), meter, config.output);
   const stats: LinkStats = { calls: 0, bytesCopied: 0 };
   let libInstance: WebAssembly.Instance | undefined;
@@ -259,7 +260,7 @@ function run(
         // Iroha's convention: the context length-prefixed in the guest's memory, a verdict likewise back
         const guest = guestOf(contractInstance);
         const raw = fn(writeToGuest(guest, iroha.input.context, 'the context'));
-        if (c.iroha!.returnsVerdict) verdict = readVerdict(guest, raw as number);
+        if (c.iroha!.returnsVerdict) verdict = readVerdict(guest, raw as number, host);
       } else {
         const raw = fn(...c.args);
         values = fromWasmResults(c.entryType, raw);
@@ -327,7 +328,7 @@ function guestOf(i: WebAssembly.Instance): Guest {
 }
 
 /** An executor's answer: a length-prefixed `Result<(), ValidationFail>` at `ptr`, read and freed. */
-function readVerdict(guest: Guest, ptr: number): IrohaReport['verdict'] {
+function readVerdict(guest: Guest, ptr: number, host: HostState): IrohaReport['verdict'] {
   let total: number;
   let payload: Uint8Array;
   try {
@@ -342,7 +343,7 @@ function readVerdict(guest: Guest, ptr: number): IrohaReport['verdict'] {
   } catch (e) {
     throw new HostTrap(`the executor returned a verdict that is not a Result<(), ValidationFail>: ${(e as Error).message}`);
   }
-  return v.ok ? { ok: true } : { ok: false, reason: v.reason, ...(v.message !== undefined ? { message: v.message } : {}), scale: b64(payload) };
+  return verdictReport(host, payload, v); // bounded: its bytes count as a record, its message is capped
 }
 
 function linkReport(input: ExecuteInput, stats: LinkStats): ExecutionResult['link'] {

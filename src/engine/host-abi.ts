@@ -5,6 +5,7 @@
  */
 import { HostPanic, HostTrap } from './errors.js';
 import type { Meter } from './meter.js';
+import { RECORD_OVERHEAD_BYTES } from './answer-bound.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -50,9 +51,28 @@ export class HostState {
       this.droppedLogs++;
       return;
     }
+    this.logs.push({ level, message: this.capped(text) });
+  }
+
+  /** `text` cut to maxLogLineBytes (UTF-8) and marked, as a log line is. */
+  capped(text: string): string {
     const bytes = encoder.encode(text);
-    const cut = bytes.length > this.limits.maxLogLineBytes;
-    this.logs.push({ level, message: cut ? `${decoder.decode(bytes.subarray(0, this.limits.maxLogLineBytes))}… (truncated)` : text });
+    return bytes.length > this.limits.maxLogLineBytes ? `${decoder.decode(bytes.subarray(0, this.limits.maxLogLineBytes))}… (truncated)` : text;
+  }
+
+  /**
+   * The Iroha profile's records (instructions, queries, the data model, a verdict) go into the answer
+   * as `result.output` does: they share its limit, each counting RECORD_OVERHEAD_BYTES more (a run of
+   * empty records is not free); past it the host function traps before it records or calls the peer.
+   */
+  record(bytes: number, fn: string): void {
+    const cost = bytes + RECORD_OVERHEAD_BYTES;
+    if (this.outputBytes + cost > this.limits.maxOutputBytes) {
+      throw new HostTrap(
+        `${fn}: record limit exceeded: the instructions, queries, data model and verdict an Iroha run records are at most ${this.limits.maxOutputBytes} bytes together (engine.output.maxOutputBytes, ${RECORD_OVERHEAD_BYTES} more per record); this one is ${bytes} bytes and ${this.outputBytes} are recorded`,
+      );
+    }
+    this.outputBytes += cost;
   }
 
   outputBase64(): string {

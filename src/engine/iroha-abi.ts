@@ -14,7 +14,8 @@ import { badRequest, HostTrap, linkError } from './errors.js';
 import type { ModuleInfo } from './prepare.js';
 import { type FuncType, formatFuncType, sameFuncType } from '../wasm/module.js';
 import { type HostState, LOG_LEVELS, memorySlice } from './host-abi.js';
-import { decodeDbg, decodeLog, lengthPrefixed, noQuerySource, OK_UNIT } from './iroha-scale.js';
+import { decodeDbg, decodeLog, type IrohaVerdict, lengthPrefixed, noQuerySource, OK_UNIT } from './iroha-scale.js';
+import type { IrohaReport } from './execute.js';
 
 export const IROHA_MODULE = 'iroha';
 export const IROHA_ALLOC = '_iroha_smart_contract_alloc';
@@ -80,6 +81,17 @@ export class IrohaState {
   }
 }
 
+/**
+ * An executor's verdict as the answer carries it: a refusal's bytes count as a record, its message is
+ * capped like a log line (both come from guest memory, as large as the module makes them).
+ */
+export function verdictReport(host: HostState, payload: Uint8Array, v: IrohaVerdict): IrohaReport['verdict'] {
+  if (v.ok) return { ok: true };
+  host.record(payload.length, "the executor's verdict");
+  const scale = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('base64');
+  return { ok: false, reason: v.reason, ...(v.message !== undefined ? { message: host.capped(v.message) } : {}), scale };
+}
+
 /** The guest's exported allocator, which the host writes its answers with. */
 export interface Guest {
   memory: WebAssembly.Memory;
@@ -98,6 +110,12 @@ export function writeToGuest(guest: Guest, payload: Uint8Array, what: string): n
 /** The `iroha` import object for one module. */
 export function irohaImports(state: IrohaState, host: HostState, guest: () => Guest): WebAssembly.ModuleImports {
   const read = (ptr: number, len: number, fn: string) => memorySlice(guest().memory, ptr, len, fn).slice();
+  // what goes into the answer is counted first: past the limit nothing is copied, nor sent to the peer
+  const recorded = (ptr: number, len: number, fn: string) => {
+    const view = memorySlice(guest().memory, ptr, len, fn);
+    host.record(view.length, `iroha.${fn}`);
+    return view.slice();
+  };
   const decode = <T>(fn: string, f: () => T): T => {
     try {
       return f();
@@ -114,14 +132,14 @@ export function irohaImports(state: IrohaState, host: HostState, guest: () => Gu
     dbg: (ptr: number, len: number) => {
       host.pushLog('debug', decode('dbg', () => decodeDbg(read(ptr, len, 'dbg'))));
     },
-    execute_query: (ptr: number, len: number) => writeToGuest(guest(), state.answerQuery(read(ptr, len, 'execute_query')), 'iroha.execute_query'),
+    execute_query: (ptr: number, len: number) => writeToGuest(guest(), state.answerQuery(recorded(ptr, len, 'execute_query')), 'iroha.execute_query'),
     execute_instruction: (ptr: number, len: number) =>
-      writeToGuest(guest(), state.answerInstruction(read(ptr, len, 'execute_instruction')), 'iroha.execute_instruction'),
+      writeToGuest(guest(), state.answerInstruction(recorded(ptr, len, 'execute_instruction')), 'iroha.execute_instruction'),
     set_data_model: (ptr: number, len: number) => {
       if (state.entrypoint !== IROHA_MIGRATE) {
         throw new HostTrap(`iroha.set_data_model may only be called from ${IROHA_MIGRATE}, not from ${state.entrypoint}`);
       }
-      state.dataModel = read(ptr, len, 'set_data_model');
+      state.dataModel = recorded(ptr, len, 'set_data_model');
     },
   };
 }

@@ -20,9 +20,16 @@ export interface PeerConfig {
 
 let poster: SyncPoster | undefined;
 
+/**
+ * The answers of one execution are kept for a replay: together at most this many times the largest
+ * single answer (64 MiB with the defaults), so a peer cannot grow a worker's memory without bound.
+ */
+export const ANSWERS_PER_EXECUTION = 16;
+
 export class HttpPeer implements PeerLink {
   /** Answers in the order they came, for a replay. */
   readonly answers: Uint8Array[] = [];
+  private received = 0;
 
   constructor(
     private readonly base: string,
@@ -38,9 +45,16 @@ export class HttpPeer implements PeerLink {
     if (left <= 0) throw new HostError(`${what} was not made: the execution's time is up`);
     poster ??= new SyncPoster();
     const timeoutMs = Math.min(this.config.callbackTimeoutMs, left);
-    const r = poster.post(url, body, { timeoutMs, maxResponseBytes: this.config.maxCallbackResponseBytes });
-    if (!r.ok) throw new HostError(`${what} failed: ${r.reason}`);
+    const total = ANSWERS_PER_EXECUTION * this.config.maxCallbackResponseBytes;
+    const room = total - this.received;
+    if (room <= 0) throw new HostError(`${what} was not made: the peer's answers to this execution already total ${this.received} bytes, the limit (${ANSWERS_PER_EXECUTION} × iroha.maxCallbackResponseBytes)`);
+    const r = poster.post(url, body, { timeoutMs, maxResponseBytes: Math.min(this.config.maxCallbackResponseBytes, room) });
+    if (!r.ok) {
+      const over = room < this.config.maxCallbackResponseBytes ? ` (this execution's answers may total ${total} bytes: ${ANSWERS_PER_EXECUTION} × iroha.maxCallbackResponseBytes)` : '';
+      throw new HostError(`${what} failed: ${r.reason}${over}`);
+    }
     if (r.status !== 200) throw new HostError(`${what} answered HTTP ${r.status} (a peer answers 200 with the SCALE result bytes)`);
+    this.received += r.body.length;
     this.answers.push(r.body);
     return r.body;
   }

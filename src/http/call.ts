@@ -13,7 +13,8 @@ import { type ModuleResolver, decodeBase64 } from './module-resolver.js';
 import type { ExecuteRequest } from './schemas.js';
 
 export interface CallContext {
-  resolver: ModuleResolver;
+  /** A ModuleResolver, or one batch's BatchLookups over it. */
+  resolver: Pick<ModuleResolver, 'resolve'>;
   metrics: Metrics;
   limits: { defaults: Limits; max: Limits };
   /** config iroha.callbackOrigins */

@@ -1,33 +1,38 @@
 /**
- * The worker pool: Piscina with a bounded queue. A task that outlives its timeout is aborted, which
- * terminates its worker (Piscina starts a fresh one); the caller answers with the `timeout` outcome.
+ * The worker pool: Piscina with a bounded queue. A task that outlives its timeout is given up: taken
+ * out of the queue if it had not started, else its worker is terminated (Piscina starts a fresh one);
+ * the caller answers with the `timeout` outcome. Batches: batch.ts.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
+import type { Transferable } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { EngineConfig, ExecuteInput } from '../engine/execute.js';
 import { preparedKey } from '../engine/prepare.js';
+import { stackTooSmall, workerStackMb } from '../engine/defaults.js';
 import { ModuleHolders } from './module-holders.js';
-import { type BatchTask, type ExecuteTask, type TaskResult, type WireInput, type WorkerAnswer, type WorkerData, now } from './task.js';
+import { maxAnswerBytes } from '../engine/answer-bound.js';
+import { type BatchOutcome, runBatch } from './batch.js';
+import { QueueFullError, TimeoutError, WorkerLostError, isWorkerLoss } from './errors.js';
+import { type BatchEnd, type BatchTask, type ExecuteTask, type Progress, type RunResult, type TaskResult, type WireInput, type WorkerAnswer, type WorkerData, newProgress, now } from './task.js';
 
-export class QueueFullError extends Error {}
-export class TimeoutError extends Error {}
-/** The worker running the task stopped (terminated from outside, out of memory, crashed): the task did not finish. */
-export class WorkerLostError extends Error {}
-
-/** Piscina's errors for a task whose thread went away (its own termination, an exit, a thread out of memory). */
-function isWorkerLoss(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
-  const code = (e as { code?: unknown }).code;
-  return code === 'ERR_WORKER_OUT_OF_MEMORY' || e.message === 'Terminating worker thread' || /^worker exited with code/.test(e.message);
+/** One hand-over of a task, and what it transfers (a batch's MessagePort). */
+export interface Attempt {
+  task: ExecuteTask | BatchTask;
+  transferList?: Transferable[];
 }
+
+export { QueueFullError, TimeoutError, WorkerLostError } from './errors.js';
 
 export interface PoolOptions {
   workers: number;
   maxQueue: number;
   engine: EngineConfig;
-  /** Stack of each worker thread, MB: large enough that the call-depth limit fires before V8's. */
+  /**
+   * Stack of each worker thread, MB (default: derived from `engine.maxStackBytes`, engine/defaults.ts),
+   * so that the stack budget always runs out before V8's own limit; a smaller one is refused.
+   */
   stackSizeMb?: number;
   /** Estimated bytes of compiled modules each worker keeps (default 512 MiB). */
   moduleCacheBytes?: number;
@@ -55,6 +60,10 @@ export class ExecutionPool {
   /** Set while the workers are pinged after one was stopped, until its replacement answers. */
   private replacing: Promise<void> | null = null;
   private active = 0;
+  /** Workers Piscina has stopped since start ('workerDestroy'): tells a running task's abort from a queued one's. */
+  private destroyedWorkers = 0;
+  /** The largest answer one execution can give (a batch reserves it before each call). */
+  readonly perCall: number;
   /** Workers lost under a task, and pool errors outside any task, since start. */
   lostWorkers = 0;
   poolErrors = 0;
@@ -64,6 +73,9 @@ export class ExecutionPool {
   constructor(opts: PoolOptions) {
     this.size = opts.workers;
     this.maxQueue = opts.maxQueue;
+    const stackSizeMb = opts.stackSizeMb ?? workerStackMb(opts.engine.maxStackBytes);
+    const tooSmall = stackTooSmall(stackSizeMb, opts.engine.maxStackBytes);
+    if (tooSmall) throw new Error(tooSmall);
     const data: WorkerData = { engine: opts.engine, moduleCacheBytes: opts.moduleCacheBytes ?? 512 * 1024 * 1024 };
     this.piscina = new Piscina({
       filename: workerFile(),
@@ -73,8 +85,10 @@ export class ExecutionPool {
       idleTimeout: Infinity,
       concurrentTasksPerWorker: 1,
       workerData: data,
-      resourceLimits: { stackSizeMb: opts.stackSizeMb ?? 8 },
+      resourceLimits: { stackSizeMb },
     });
+    this.perCall = maxAnswerBytes(opts.engine.output);
+    this.piscina.on('workerDestroy', () => this.destroyedWorkers++);
     this.piscina.on('error', (err: Error) => {
       this.poolErrors++;
       opts.onError?.(err);
@@ -111,76 +125,81 @@ export class ExecutionPool {
   }
 
   /**
-   * Runs one execution; rejects with QueueFullError or TimeoutError. The bound is counted here, not
-   * left to Piscina: tasks given an AbortSignal bypass Piscina's `maxQueue`.
+   * Runs one execution; rejects with QueueFullError, TimeoutError or WorkerLostError. The bound is
+   * counted here, not left to Piscina: tasks given an AbortSignal bypass Piscina's `maxQueue`.
    */
-  async execute(input: ExecuteInput, prepareMs: number): Promise<TaskResult> {
-    const task = (whole: boolean): ExecuteTask => ({ input: this.wire(input, this.holdersOf(whole)), submittedAt: now(), prepareMs });
-    return (await this.dispatch(task, [input], (start) => () => start + input.limits.timeoutMs)) as TaskResult;
+  async execute(input: ExecuteInput, prepareMs: number): Promise<RunResult> {
+    return this.admit(async () => {
+      const submittedAt = now();
+      const progress = newProgress();
+      const make = (whole: boolean): Attempt => ({ task: { input: this.wire(input, this.holdersOf(whole)), submittedAt, prepareMs, progress } });
+      return (await this.runTask(make, [input], progress, submittedAt, (start) => () => start + input.limits.timeoutMs)) as RunResult;
+    });
   }
 
   /**
    * Runs several executions back to back in one worker hand-over, in order; one task for the queue
-   * bound. Each call keeps its own wall-clock limit: the first from the submission, as a single
-   * request's, each later one from its start, which the worker publishes in `progress`. Past a
-   * call's limit the worker is stopped (TimeoutError) and the caller runs the calls one by one, each
-   * under its own limit, so every answer is what POST /execute would give.
+   * bound, and never a call twice (batch.ts): docs/API.md says what each call answers.
    */
-  async executeBatch(inputs: ExecuteInput[], prepareMs: number[]): Promise<TaskResult[]> {
-    const progress = new BigInt64Array(new SharedArrayBuffer(16));
-    const task = (whole: boolean): BatchTask => {
-      const submittedAt = now();
-      const threads = this.holdersOf(whole);
-      return { batch: inputs.map((input, i) => ({ input: this.wire(input, threads), submittedAt, prepareMs: prepareMs[i] ?? 0 })), progress };
-    };
-    const deadline = (start: number) => () => {
-      const running = Number(Atomics.load(progress, 0)); // 1 + the index of the call running, 0 before the first
-      if (running <= 1) return start + inputs[0]!.limits.timeoutMs;
-      return Number(Atomics.load(progress, 1)) / 1000 + inputs[running - 1]!.limits.timeoutMs;
-    };
-    // the watchdog looks often enough to see a short call start and pass its limit between two longer ones
-    const pollMs = Math.max(5, Math.min(...inputs.map((x) => x.limits.timeoutMs)) / 10);
-    return (await this.dispatch(task, inputs, deadline, pollMs)) as TaskResult[];
+  async executeBatch(inputs: ExecuteInput[], prepareMs: number[], budget: { bytes: number; used: number }): Promise<BatchOutcome[]> {
+    return this.admit(() => runBatch(this, inputs, prepareMs, { ...budget, perCall: this.perCall }));
+  }
+
+  /** Counts the task against the queue bound while it lasts. */
+  private async admit<T>(f: () => Promise<T>): Promise<T> {
+    if (this.full) throw new QueueFullError('queue full');
+    this.active++;
+    try {
+      return await f();
+    } finally {
+      this.active--;
+    }
   }
 
   /**
    * One task through Piscina under a wall-clock limit; sent again whole if its worker lacked a module.
    * `deadline(start)` gives the function the watchdog asks, when its timer fires, for the moment
-   * (in `now()` time) past which the task is stopped; it re-arms itself until then, at most `pollMs` apart.
+   * (in `now()` time) past which the task is given up; it re-arms itself until then, at most `pollMs`
+   * apart. A task given up while queued is only taken out of the queue; one given up while running
+   * stops its worker, and later tasks wait for the replacement (awaitReplacement).
    */
-  private async dispatch(
-    make: (whole: boolean) => ExecuteTask | BatchTask,
-    inputs: ExecuteInput[],
-    deadline: (start: number) => () => number,
-    pollMs = Infinity,
-  ): Promise<TaskResult | TaskResult[]> {
-    if (this.full) throw new QueueFullError('queue full');
-    this.active++;
-    // a worker stopped for a timeout is being replaced: its start-up must not count against this task's time
-    if (this.replacing) await this.replacing;
+  async runTask(make: (whole: boolean) => Attempt, inputs: ExecuteInput[], progress: Progress, submittedAt: number, deadline: (start: number) => () => number, pollMs = Infinity): Promise<TaskResult | BatchEnd> {
+    // a worker stopped for a timeout is being replaced: its start-up must not count against this
+    // task's time limit (its queueMs, counted from `submittedAt`, shows the wait)
+    while (this.replacing) await this.replacing;
     const controller = new AbortController();
     const due = deadline(now());
+    let givenUpAt = 0;
+    let stoppedWorker = false;
     let timer: NodeJS.Timeout;
     const next = (left: number) => setTimeout(watch, Math.max(1, Math.ceil(Math.min(left, pollMs))));
     const watch = () => {
       const left = due() - now();
-      if (left <= 0) controller.abort();
-      else timer = next(left);
+      if (left > 0) return void (timer = next(left));
+      givenUpAt = now();
+      const destroyed = this.destroyedWorkers;
+      controller.abort();
+      // Piscina stops the worker at once (synchronously) when the task was running on it
+      stoppedWorker = this.destroyedWorkers !== destroyed;
     };
     timer = next(due() - now());
     try {
-      let answer = await this.piscina.run(make(false), { signal: controller.signal });
+      let attempt = make(false);
+      let answer = await this.piscina.run(attempt.task, { signal: controller.signal, transferList: attempt.transferList });
       if (answer.missing) {
         this.holders.forget(keysOf(inputs), answer.thread);
-        answer = await this.piscina.run(make(true), { signal: controller.signal });
+        attempt = make(true);
+        answer = await this.piscina.run(attempt.task, { signal: controller.signal, transferList: attempt.transferList });
       }
       if (answer.missing) throw new Error('a worker refused modules sent whole'); // cannot happen: a whole task carries them
       this.holders.held(keysOf(inputs), answer.thread);
       return answer.answer;
     } catch (e) {
-      if (controller.signal.aborted) {
-        this.awaitReplacement();
-        throw new TimeoutError('timeout');
+      if (givenUpAt) {
+        if (stoppedWorker) this.awaitReplacement();
+        const running = Number(Atomics.load(progress, 0));
+        const startedAt = running > 0 ? Number(Atomics.load(progress, 1)) / 1000 : givenUpAt;
+        throw new TimeoutError(running, round(startedAt - submittedAt), round(givenUpAt - startedAt));
       }
       controller.abort(); // never leave a refused task queued to run for nobody
       if (isWorkerLoss(e)) {
@@ -191,7 +210,6 @@ export class ExecutionPool {
       throw e;
     } finally {
       clearTimeout(timer);
-      this.active--;
     }
   }
 
@@ -219,12 +237,12 @@ export class ExecutionPool {
   }
 
   /** The live workers a module must be held by to travel by key (none when the task goes whole). */
-  private holdersOf(whole: boolean): number[] {
+  holdersOf(whole: boolean): number[] {
     return whole ? [] : this.piscina.threads.map((t) => t.threadId);
   }
 
   /** The execution as it crosses: each module by key once every one of `threads` holds it. */
-  private wire(input: ExecuteInput, threads: number[]): WireInput {
+  wire(input: ExecuteInput, threads: number[]): WireInput {
     const { contract, library, inspectMemory: _, ...rest } = input;
     return { ...rest, contract: this.holders.ref(contract, threads), library: library ? this.holders.ref(library, threads) : null };
   }
@@ -239,3 +257,5 @@ export class ExecutionPool {
 }
 
 const keysOf = (inputs: ExecuteInput[]) => inputs.flatMap((i) => (i.library ? [preparedKey(i.contract), preparedKey(i.library)] : [preparedKey(i.contract)]));
+
+const round = (ms: number) => Math.max(0, Math.round(ms * 1000) / 1000);

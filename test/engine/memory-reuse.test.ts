@@ -7,6 +7,7 @@
  * readers got the writers' memories back, so the tests cannot pass by never reusing.
  */
 import t from 'tap';
+import type { BatchOutcome } from '../../src/pool/batch.js';
 import { DEFAULT_ENGINE_CONFIG, DEFAULT_LIMITS } from '../../src/engine/defaults.js';
 import { check, execute } from '../../src/engine/execute.js';
 import { MemoryPool, PAGE, threadMemoryPool } from '../../src/engine/memory-pool.js';
@@ -196,12 +197,12 @@ t.test('through the worker pool: singles and a batch, a worker\'s memories never
   const writer = input({ contract: await bridgeContract(BOTH_WRITE), library: lib });
   const reader = input({ contract: await bridgeContract(BOTH_SCAN), library: lib });
   const checked = (x: typeof writer) => ({ ...x, checked: check(x) });
-  const values = (r: Awaited<ReturnType<ExecutionPool['execute']>>) => ('result' in r ? r.result.result?.values : r);
+  const values = (r: BatchOutcome) => ('result' in r && r.result ? r.result.result?.values : r);
   for (let i = 0; i < 4; i++) {
     await pool.execute(checked(writer), 0);
     t.same(values(await pool.execute(checked(reader), 0)), ['0'], `single ${i}: zeros`);
   }
-  const batch = await pool.executeBatch([writer, reader, writer, writer, reader, reader].map(checked), []);
+  const batch = await pool.executeBatch([writer, reader, writer, writer, reader, reader].map(checked), [], { bytes: 64 * 1024 * 1024, used: 0 });
   t.same(batch.filter((_, i) => [1, 4, 5].includes(i)).map(values), [['0'], ['0'], ['0']], 'batch: every reader sees zeros, right after a writer too');
 });
 

@@ -1,7 +1,7 @@
 /**
  * Faults in the worker pool: a worker thread stopped under a running execution (killed as a crash
  * would) answers that request with 503 `worker_lost` and Retry-After, the pool replaces the worker,
- * and the next request is exact; a batch likewise. Errors Piscina reports outside any task (a
+ * and the next request is exact; in a batch, only the call it was running answers `worker_lost`. Errors Piscina reports outside any task (a
  * worker failing while idle, a late answer for a task given up) are logged and counted, never the
  * end of the process.
  */
@@ -44,16 +44,24 @@ t.test('a worker killed under an execution: 503 worker_lost, then the next reque
   t.equal(app.executionPool.threads, 1, 'the pool is whole again');
 });
 
-t.test('a batch whose worker is killed: 503 worker_lost for the batch, then batches are exact', async (t) => {
+t.test('a batch whose worker is killed: worker_lost for the call it ran, the others answered, then batches are exact', async (t) => {
   const running = req(app, {
     method: 'POST',
     url: '/execute/batch',
-    payload: { calls: [normal, { contract: { wasm: b64(forever) }, limits: { fuel: 10_000_000_000, timeoutMs: 20_000 } }] },
+    payload: { calls: [normal, { contract: { wasm: b64(forever) }, limits: { fuel: 10_000_000_000, timeoutMs: 20_000 } }, normal] },
   });
   await killWhileRunning();
   const r = await running;
-  t.equal(r.status, 503);
-  t.equal(r.body.error.kind, 'worker_lost');
+  t.equal(r.status, 200);
+  t.same(withoutTimings(r.body.results[0]), reference, 'the call that finished keeps its answer (never run twice)');
+  t.same(r.body.results[1], {
+    status: 503,
+    error: {
+      kind: 'worker_lost',
+      message: 'the worker running this execution stopped (worker exited with code: 1); the pool has replaced it: this call did not finish (the calls before it did, and those after it ran): retry this call alone',
+    },
+  });
+  t.same(withoutTimings(r.body.results[2]), reference, 'the call after it ran on the replacement');
   const again = await req(app, { method: 'POST', url: '/execute/batch', payload: { calls: [normal, normal] } });
   t.equal(again.status, 200);
   t.same(again.body.results.map(withoutTimings), [reference, reference]);

@@ -55,13 +55,12 @@ export const executeRoute: FastifyPluginAsyncTypebox<ExecuteRouteOptions> = asyn
       let result: ExecutionResult;
       try {
         const r = await pool.execute(exec, prepareMs);
-        if ('requestError' in r) throw new RequestError(r.requestError.kind, r.requestError.message);
-        if (!('result' in r)) throw new Error('worker answered a ping to an execution');
+        if (r.requestError) throw new RequestError(r.requestError.kind, r.requestError.message);
         result = r.result;
       } catch (e) {
         if (e instanceof QueueFullError) throw overloaded();
         if (!(e instanceof TimeoutError)) throw e;
-        result = timeoutResult(exec, { prepareMs, executeMs: performance.now() - started - prepareMs });
+        result = timeoutResult(exec, { prepareMs, queueMs: e.queueMs, executeMs: e.executeMs });
       }
       recordCall(opts, req.log, result, started);
       return reply.status(200).send(result);
