@@ -12,12 +12,15 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { type Config, PROJECT_ROOT, workerCount } from './config.js';
 import type { EngineConfig } from './engine/execute.js';
 import { settingsFor, type PreparedModule } from './engine/prepare.js';
-import { handleError, HttpError } from './http/errors.js';
+import { handleError } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { formatSchemaErrors } from './http/validation.js';
 import { ModuleResolver } from './http/module-resolver.js';
 import { registerPressure } from './http/pressure.js';
 import { registerAuth } from './http/auth.js';
+import { registerJsonParser } from './http/json-body.js';
+import { notFoundOrNotAllowed, registerRequestGuards } from './http/request-guards.js';
+import { ConnectionStats, guardServer, serverOptions } from './http/server-guards.js';
 import { executeRoute } from './http/routes/execute.js';
 import { batchRoute } from './http/routes/batch.js';
 import { modulesRoute } from './http/routes/modules.js';
@@ -50,14 +53,18 @@ export function engineConfig(c: Config): EngineConfig {
     // the settings modules are prepared with under this policy (NaN canonicalization included), so the
     // cache and artifact keys match what `prepare` makes
     instrument: settingsFor({ maxMemoryPages: Math.ceil(c.limits.max.memoryBytes / 65536), maxTableElements: c.policy.maxTableElements }, c.policy),
-    maxCallDepth: c.engine.maxCallDepth,
+    maxStackBytes: c.engine.maxStackBytes,
     output: c.engine.output,
     iroha: { callbackTimeoutMs: c.iroha.callbackTimeoutMs, maxCallbackResponseBytes: c.iroha.maxCallbackResponseBytes },
   };
 }
 
 export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const connections = new ConnectionStats();
   const app = Fastify({
+    ...serverOptions(config.http, connections, config.limits.max.timeoutMs),
+    // a malformed URL or an overlong path parameter: the documented error shape too
+    frameworkErrors: (err, req, reply) => handleError(err, req, reply),
     logger: opts.logger ?? { level: config.logLevel },
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: 'x-request-id',
@@ -96,14 +103,20 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     prepared: () => ({ hits: prepared.hits, misses: prepared.misses, size: prepared.size }),
     artifacts: () => artifacts?.stats() ?? null,
     poolFaults: () => ({ lostWorkers: pool.lostWorkers, poolErrors: pool.poolErrors }),
+    connections: () => connections,
   });
+  guardServer(app, config.http, connections);
 
   // bodies are JSON (POST /execute) or raw wasm (PUT /modules): anything else is a 415 naming what the route accepts
   app.removeContentTypeParser('text/plain');
+  registerJsonParser(app);
   app.setErrorHandler(handleError);
   registerAuth(app, config.auth);
+  // before any route: it indexes the routes as they are added (for 405's Allow)
+  registerRequestGuards(app);
+  // the guards answer unknown paths first; this is the fallback for a handler calling reply.callNotFound()
   app.setNotFoundHandler((req, reply) => {
-    handleError(new HttpError(404, 'not_found', `no route ${req.method} ${req.url}`), req, reply);
+    handleError(notFoundOrNotAllowed(req, []), req, reply);
   });
   // While closing, answer in-flight requests with `Connection: close`, so keep-alive clients do not
   // hold the server open after their last response.
@@ -139,7 +152,16 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(async (work) => {
     await registerPressure(work, config.overload);
     await work.register(executeRoute, { pool, resolver, metrics, limits: config.limits, callbackOrigins: config.iroha.callbackOrigins });
-    await work.register(batchRoute, { pool, resolver, metrics, limits: config.limits, callbackOrigins: config.iroha.callbackOrigins, maxBatch: config.maxBatch });
+    await work.register(batchRoute, {
+      pool,
+      resolver,
+      metrics,
+      limits: config.limits,
+      callbackOrigins: config.iroha.callbackOrigins,
+      maxBatch: config.maxBatch,
+      maxResponseBytes: config.maxBatchResponseBytes,
+      lookupBoundMs: sc.shared === null ? null : sc.sharedTimeoutMs,
+    });
     await work.register(modulesRoute, { store, resolver, maxModuleBytes: config.policy.maxModuleBytes });
   });
   await app.register(opsRoute, { pool, store, metrics });

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { Value, type ValueError, ValueErrorType } from '@sinclair/typebox/value';
 import { redactUrl } from './store/shared-store.js';
 
 const Int = (min: number, description: string, max = Number.MAX_SAFE_INTEGER) => Type.Integer({ minimum: min, maximum: max, description });
@@ -30,11 +30,21 @@ export const ConfigSchema = Type.Object(
     workers: Int(0, 'worker threads; 0 = one per core'),
     maxQueue: Int(0, 'executions waiting for a worker before 503'),
     maxBatch: Int(1, 'calls in one POST /execute/batch', 10_000),
+    maxBatchResponseBytes: Int(65_536, 'byte budget of one POST /execute/batch answer: calls past it are not run (413 too_large)'),
     bodyLimitBytes: Int(1024, 'largest request body'),
+    http: Type.Object(
+      {
+        headersTimeoutMs: Int(1, 'milliseconds a client has to send the request line and headers (then 408 and the connection closed)'),
+        requestTimeoutMs: Int(1, 'milliseconds a client has to send the whole request, body included (then 408 and the connection closed)'),
+        keepAliveTimeoutMs: Int(1, 'milliseconds an idle keep-alive connection is kept between requests'),
+        maxConnections: Int(1, 'open connections; beyond it new ones are closed at once (keep it under the file limit, ulimit -n)'),
+      },
+      { additionalProperties: false },
+    ),
     limits: Type.Object({ defaults: LimitsSchema, max: LimitsSchema }, { additionalProperties: false }),
     engine: Type.Object(
       {
-        maxCallDepth: Int(1, 'nested wasm calls before stack_overflow', 1_000_000),
+        maxStackBytes: Int(64 * 1024, 'stack budget in bytes: frames of the wasm functions active plus calls out of a module (docs/ABI.md, Stack); the worker stack is sized from it', 16 * 1024 * 1024),
         output: Type.Object(
           {
             maxOutputBytes: Int(0, 'bytes of result.output'),
@@ -114,14 +124,19 @@ export class ConfigError extends Error {}
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Environment variables and the config path each sets. */
-const ENV: Array<[string, string[], 'int' | 'string' | 'bool' | 'list']> = [
+export const ENV: Array<[string, string[], 'int' | 'string' | 'bool' | 'list']> = [
   ['HOST', ['host'], 'string'],
   ['PORT', ['port'], 'int'],
   ['LOG_LEVEL', ['logLevel'], 'string'],
   ['WORKERS', ['workers'], 'int'],
   ['MAX_QUEUE', ['maxQueue'], 'int'],
   ['MAX_BATCH', ['maxBatch'], 'int'],
+  ['MAX_BATCH_RESPONSE_BYTES', ['maxBatchResponseBytes'], 'int'],
   ['BODY_LIMIT_BYTES', ['bodyLimitBytes'], 'int'],
+  ['HTTP_HEADERS_TIMEOUT_MS', ['http', 'headersTimeoutMs'], 'int'],
+  ['HTTP_REQUEST_TIMEOUT_MS', ['http', 'requestTimeoutMs'], 'int'],
+  ['HTTP_KEEP_ALIVE_TIMEOUT_MS', ['http', 'keepAliveTimeoutMs'], 'int'],
+  ['HTTP_MAX_CONNECTIONS', ['http', 'maxConnections'], 'int'],
   ['STORE_DIR', ['store', 'dir'], 'string'],
   ['STORE_PERSIST_PREPARED', ['store', 'persistPrepared'], 'bool'],
   ['STORE_SHARED_URL', ['store', 'shared'], 'string'],
@@ -132,7 +147,7 @@ const ENV: Array<[string, string[], 'int' | 'string' | 'bool' | 'list']> = [
   ['MEMORY_BYTES_MAX', ['limits', 'max', 'memoryBytes'], 'int'],
   ['TIMEOUT_MS_DEFAULT', ['limits', 'defaults', 'timeoutMs'], 'int'],
   ['TIMEOUT_MS_MAX', ['limits', 'max', 'timeoutMs'], 'int'],
-  ['MAX_CALL_DEPTH', ['engine', 'maxCallDepth'], 'int'],
+  ['MAX_STACK_BYTES', ['engine', 'maxStackBytes'], 'int'],
   ['DETERMINISTIC', ['policy', 'deterministic'], 'bool'],
   ['POLICY_FLOATS', ['policy', 'floats'], 'string'],
   ['SEED_EXAMPLES', ['seedExamples'], 'bool'],
@@ -180,6 +195,9 @@ function setPath(obj: Json, path: string[], value: unknown): void {
 }
 
 function fromEnv(env: NodeJS.ProcessEnv): Json {
+  if (env.MAX_CALL_DEPTH !== undefined && env.MAX_CALL_DEPTH !== '') {
+    throw new ConfigError('environment variable MAX_CALL_DEPTH was replaced by MAX_STACK_BYTES, a stack budget in bytes (default 2097152; docs/ABI.md, Stack)');
+  }
   const out: Json = {};
   for (const [name, path, kind] of ENV) {
     const raw = env[name];
@@ -201,6 +219,12 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
 
 /** Checks a complete config object; throws ConfigError naming every bad value. */
 export function validateConfig(candidate: unknown): Config {
+  const engine = (candidate as { engine?: Record<string, unknown> } | null)?.engine;
+  if (engine && typeof engine === 'object' && 'maxCallDepth' in engine) {
+    throw new ConfigError(
+      'invalid config: engine.maxCallDepth was replaced by engine.maxStackBytes, a stack budget in bytes (default 2097152; docs/ABI.md, Stack): remove maxCallDepth and set maxStackBytes if the default does not suit',
+    );
+  }
   if (Value.Check(ConfigSchema, candidate)) {
     const c = candidate as Config;
     for (const k of ['fuel', 'memoryBytes', 'timeoutMs'] as const) {
@@ -208,15 +232,44 @@ export function validateConfig(candidate: unknown): Config {
         throw new ConfigError(`invalid config: limits.defaults.${k} (${c.limits.defaults[k]}) is above limits.max.${k} (${c.limits.max[k]})`);
       }
     }
+    if (c.store.dir === null && c.store.memoryBudgetBytes < c.policy.maxModuleBytes) {
+      // memory only: the LRU is the module's only copy, and lru-cache silently drops an entry larger than it
+      throw new ConfigError(
+        `invalid config: store.dir is null (memory only), so store.memoryBudgetBytes (${c.store.memoryBudgetBytes}) must be at least policy.maxModuleBytes (${c.policy.maxModuleBytes}), else an accepted module could not be kept: raise the budget or set store.dir`,
+      );
+    }
     if (c.store.shared !== null && !URL.canParse(c.store.shared)) {
       throw new ConfigError(`invalid config: store.shared (${redactUrl(c.store.shared)}) is not a URL: e.g. redis://redis:6379/0`);
     }
     return c;
   }
-  // a bad shared-store URL is named without its password
-  const shown = (path: string, v: unknown) => (path === '/store/shared' && typeof v === 'string' ? redactUrl(v) : v);
-  const problems = [...Value.Errors(ConfigSchema, candidate)].map((e) => `${e.path || '/'}: ${e.message}${e.value !== undefined ? ` (got ${JSON.stringify(shown(e.path, e.value))})` : ''}`);
+  const problems = [...Value.Errors(ConfigSchema, candidate)].map(describeProblem);
   throw new ConfigError(`invalid config: ${problems.slice(0, 5).join('; ')}`);
+}
+
+/** The environment variable of each config path, so a message names what the operator set. */
+const ENV_OF = new Map(ENV.map(([name, path]) => [`/${path.join('/')}`, name]));
+
+/** One schema error as an operator can act on it: the key, its variable, what was expected, the value (never a secret). */
+function describeProblem(e: ValueError): string {
+  const env = ENV_OF.get(e.path);
+  const where = `${e.path || '/'}${env ? ` (environment variable ${env})` : ''}`;
+  if (e.path === '/auth/token') {
+    // the token is a secret: its length is shown, never its value
+    return typeof e.value === 'string'
+      ? `${where} must be at least 16 characters, got ${e.value.length}: use a random secret, e.g. \`openssl rand -hex 32\``
+      : `${where} must be a string of at least 16 characters, or null for no authentication`;
+  }
+  // a union's own message ("Expected union value") says nothing: name what each branch expects
+  const branches = e.type === ValueErrorType.Union ? e.errors.map((it) => it.First()?.message).filter((m): m is string => !!m) : [];
+  const expected = branches.length
+    ? branches.every((m) => m.startsWith("Expected '"))
+      ? `expected one of ${branches.map((m) => m.slice('Expected '.length)).join(', ')}`
+      : `expected ${branches.map((m) => m.replace(/^Expected /, '')).join(', or ')}`
+    : e.message;
+  // a bad shared-store URL is named without its password
+  const shown = e.path === '/store/shared' && typeof e.value === 'string' ? redactUrl(e.value) : e.value;
+  return `${where}: ${expected}${e.value !== undefined ? ` (got ${JSON.stringify(shown)})` : ''}`;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Json = {}): Config {

@@ -46,7 +46,7 @@ t.test('defaults: config/default.json as it is, and valid', async (t) => {
   t.same(validateConfig(structuredClone(defaults)), defaults);
   // loadConfig() reads process.env by default: with none of its variables set, the same
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(HOST|PORT|LOG_LEVEL|WORKERS|MAX_QUEUE|BODY_LIMIT_BYTES|STORE_DIR|STORE_SHARED_|FUEL_|MEMORY_BYTES_|TIMEOUT_MS_|MAX_CALL_DEPTH|DETERMINISTIC|SEED_EXAMPLES|CONFIG_FILE|NODE_ENV)/.test(k)) delete env[k];
+  for (const k of Object.keys(env)) if (/^(HOST|PORT|LOG_LEVEL|WORKERS|MAX_QUEUE|BODY_LIMIT_BYTES|STORE_DIR|STORE_SHARED_|FUEL_|MEMORY_BYTES_|TIMEOUT_MS_|MAX_CALL_DEPTH|MAX_STACK_BYTES|DETERMINISTIC|SEED_EXAMPLES|CONFIG_FILE|NODE_ENV)/.test(k)) delete env[k];
   t.same(loadConfig(env), defaults);
 });
 
@@ -65,7 +65,7 @@ t.test('environment variables override the defaults', async (t) => {
     MEMORY_BYTES_MAX: '131072',
     TIMEOUT_MS_DEFAULT: '100',
     TIMEOUT_MS_MAX: '200',
-    MAX_CALL_DEPTH: '77',
+    MAX_STACK_BYTES: '524288',
     DETERMINISTIC: 'true',
     SEED_EXAMPLES: 'false',
   });
@@ -77,7 +77,7 @@ t.test('environment variables override the defaults', async (t) => {
   t.equal(c.bodyLimitBytes, 2048);
   t.equal(c.store.dir, '/srv/modules');
   t.same(c.limits, { defaults: { fuel: 1000, memoryBytes: 65536, timeoutMs: 100 }, max: { fuel: 20_000_000_000, memoryBytes: 131072, timeoutMs: 200 } });
-  t.equal(c.engine.maxCallDepth, 77);
+  t.equal(c.engine.maxStackBytes, 524288);
   t.equal(c.policy.deterministic, true);
   t.equal(c.seedExamples, false);
   // untouched values keep their defaults (a deep merge, not a replacement)
@@ -147,7 +147,11 @@ t.test('bad values are refused with a message naming them', async (t) => {
   t.match(refused(t, { FUEL_MAX: '1e9' }), /FUEL_MAX/);
   t.match(refused(t, { BODY_LIMIT_BYTES: '100' }), /bodyLimitBytes.*100/);
   t.match(refused(t, { LOG_LEVEL: 'loud' }), /logLevel.*loud/);
-  t.match(refused(t, { MAX_CALL_DEPTH: '0' }), /maxCallDepth/);
+  t.match(refused(t, { MAX_STACK_BYTES: '1000' }), /maxStackBytes.*MAX_STACK_BYTES/);
+  t.match(refused(t, { MAX_STACK_BYTES: String(32 * 1024 * 1024) }), /maxStackBytes/, 'above the ceiling');
+  // the old names: a message naming the replacement
+  t.match(refused(t, { MAX_CALL_DEPTH: '5000' }), /MAX_CALL_DEPTH was replaced by MAX_STACK_BYTES/);
+  t.match(refused(t, { CONFIG_FILE: configFile({ engine: { maxCallDepth: 5000 } }) }), /engine\.maxCallDepth was replaced by engine\.maxStackBytes/);
 
   const level = refused(t, { CONFIG_FILE: configFile({ logLevel: 'loud' }) });
   t.match(level, /logLevel/);
@@ -229,4 +233,33 @@ t.test('node dist/server.js with a bad config exits 78 with the message on stder
   const f = run({ CONFIG_FILE: join(dir, 'missing.json') });
   t.equal(f.status, 78);
   t.match(f.stderr, /cannot read config file .*missing\.json/);
+});
+
+t.test('http: timeouts and the connection cap from the environment; bad values named with their variable', async (t) => {
+  t.same(defaults.http, { headersTimeoutMs: 10000, requestTimeoutMs: 30000, keepAliveTimeoutMs: 72000, maxConnections: 2048 }, 'the documented defaults');
+  const c = loadConfig({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '500', HTTP_MAX_CONNECTIONS: '10' });
+  t.same(c.http, { headersTimeoutMs: 1000, requestTimeoutMs: 2000, keepAliveTimeoutMs: 500, maxConnections: 10 });
+  t.match(refused(t, { HTTP_MAX_CONNECTIONS: '0' }), /\/http\/maxConnections \(environment variable HTTP_MAX_CONNECTIONS\)/);
+  t.match(refused(t, { HTTP_REQUEST_TIMEOUT_MS: 'soon' }), /HTTP_REQUEST_TIMEOUT_MS.*non-negative integer/);
+});
+
+t.test('a short AUTH_TOKEN: the variable and the minimum length named, the token never shown', async (t) => {
+  const m = refused(t, { AUTH_TOKEN: 'short-secret' });
+  t.match(m, /AUTH_TOKEN/, 'names the variable');
+  t.match(m, /at least 16 characters, got 12/, 'says the minimum and the length');
+  t.notMatch(m, /short-secret/, 'never shows the token');
+  t.notMatch(m, /Expected union value/, 'not the schema library\'s wording');
+  t.match(refused(t, { CONFIG_FILE: configFile({ auth: { token: 42 } }) }), /auth\/token .*at least 16 characters, or null/);
+});
+
+t.test('a union says what each branch expects', async (t) => {
+  t.match(refused(t, { LOG_LEVEL: 'loud' }), /\/logLevel \(environment variable LOG_LEVEL\): expected one of 'fatal', 'error', .*'silent' \(got "loud"\)/);
+  t.match(refused(t, { POLICY_FLOATS: 'maybe' }), /POLICY_FLOATS\): expected one of 'allow', 'canonicalize', 'refuse'/);
+});
+
+t.test('memory only: the budget must hold the largest module', async (t) => {
+  const m = refused(t, { STORE_DIR: 'none' }, { store: { memoryBudgetBytes: 1000 }, policy: { maxModuleBytes: 4096 } });
+  t.match(m, /store\.dir is null \(memory only\), so store\.memoryBudgetBytes \(1000\) must be at least policy\.maxModuleBytes \(4096\)/);
+  t.equal(loadConfig({ STORE_DIR: 'none' }, { store: { memoryBudgetBytes: 4096 }, policy: { maxModuleBytes: 4096 } }).store.memoryBudgetBytes, 4096, 'equal is fine');
+  t.equal(loadConfig({}, { store: { memoryBudgetBytes: 0 } }).store.memoryBudgetBytes, 0, 'with a directory, any budget (a cache)');
 });

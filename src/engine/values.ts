@@ -1,11 +1,15 @@
 /**
- * JSON values ↔ wasm values by signature: i32/f32/f64 as JSON numbers (non-finite floats as the
- * strings "NaN", "Infinity", "-Infinity"), i64 as decimal strings.
+ * JSON values ↔ wasm values by signature: i32/f32/f64 as JSON numbers, i64 as decimal strings. The
+ * floats a JSON number does not carry are strings: "NaN", "Infinity", "-Infinity", and negative zero
+ * "-0" (JSON.stringify, and most JSON writers, print -0 as 0; its sign is a result like any other:
+ * 1/x tells them apart). As arguments those strings are accepted, and so is a literal -0 number.
  */
 import { type FuncType, VALTYPE_NAMES, ValType } from '../wasm/module.js';
 import { badRequest } from './errors.js';
 
 export type JsonValue = number | string;
+
+const FLOAT_STRINGS = new Map<string, number>([['NaN', NaN], ['Infinity', Infinity], ['-Infinity', -Infinity], ['-0', -0]]);
 
 const I64_MIN = -(2n ** 63n);
 const U64_MAX = 2n ** 64n - 1n;
@@ -43,10 +47,9 @@ function toWasm(type: number, v: unknown, what: string): number | bigint {
     }
     default: {
       if (typeof v === 'number') return v;
-      if (v === 'NaN') return NaN;
-      if (v === 'Infinity') return Infinity;
-      if (v === '-Infinity') return -Infinity;
-      throw badRequest(`${what} must be a ${VALTYPE_NAMES[type]}: a number, or "NaN", "Infinity", "-Infinity"`);
+      const special = typeof v === 'string' ? FLOAT_STRINGS.get(v) : undefined;
+      if (special !== undefined) return special;
+      throw badRequest(`${what} must be a ${VALTYPE_NAMES[type]}: a number, or "NaN", "Infinity", "-Infinity", "-0"`);
     }
   }
 }
@@ -59,6 +62,6 @@ export function fromWasmResults(t: FuncType, raw: unknown): JsonValue[] {
 function fromWasm(type: number, v: unknown): JsonValue {
   if (type === ValType.i64) return (v as bigint).toString();
   const n = v as number;
-  if (Number.isFinite(n)) return Object.is(n, -0) ? 0 : n;
+  if (Number.isFinite(n)) return Object.is(n, -0) ? '-0' : n;
   return Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
 }

@@ -2,6 +2,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RequestError } from '../engine/errors.js';
 import { WorkerLostError } from '../pool/pool.js';
+import { StoreBusyError } from '../store/module-store.js';
 import { SharedStoreError } from '../store/shared-store.js';
 
 export type ErrorKind =
@@ -16,6 +17,9 @@ export type ErrorKind =
   | 'worker_lost'
   | 'store_unavailable'
   | 'unsupported_media_type'
+  | 'method_not_allowed'
+  | 'request_timeout'
+  | 'headers_too_large'
   | 'internal';
 
 export class HttpError extends Error {
@@ -112,6 +116,21 @@ export function fromRequestError(e: RequestError): HttpError {
 
 export const errorBody = (kind: ErrorKind, message: string) => ({ error: { kind, message } });
 
+const pathOf = (req: FastifyRequest) => req.url.split('?', 1)[0]!;
+
+/** Fastify's (and its plugins') own request errors, each as a documented status with a message saying what to do. */
+const FRAMEWORK: Record<string, (req: FastifyRequest, e: FastifyError) => HttpError> = {
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => new HttpError(400, 'bad_request', 'the body is empty: send a JSON object with Content-Type application/json'),
+  FST_ERR_CTP_INVALID_JSON_BODY: () => new HttpError(400, 'bad_request', 'the body is not valid JSON: send one JSON object with Content-Type application/json'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: (req) =>
+    new HttpError(400, 'bad_request', `the body did not have the ${req.headers['content-length']} bytes its Content-Length said: send the exact length (or no Content-Length, chunked)`),
+  FST_ERR_BAD_URL: (req) => new HttpError(400, 'bad_request', `the URL ${JSON.stringify(pathOf(req).slice(0, 200))} has an invalid percent-encoding: encode each path segment (encodeURIComponent)`),
+  FST_ERR_MAX_PARAM_LENGTH: (req) =>
+    new HttpError(400, 'bad_request', `a path parameter of ${req.method} ${pathOf(req).slice(0, 100)}… is over 100 characters: a module hash is 64 lowercase hex digits (sha256)`),
+  // a path with `.` or `..` segments under /docs/static/ names no file
+  FST_STATIC_FORBIDDEN_PATH: (req) => new HttpError(404, 'not_found', `no route ${req.method} ${pathOf(req).slice(0, 200)}: paths with . or .. segments name nothing`),
+};
+
 const errorKinds = new WeakMap<FastifyRequest, ErrorKind>();
 
 /** The error kind a request was answered with, if any (for metrics). */
@@ -127,6 +146,7 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
     req.log.warn({ err: err.message }, 'worker lost under an execution');
     e = new HttpError(503, 'worker_lost', `${err.message}: retry the request`, 1);
   } else if (err instanceof SharedStoreError) e = storeUnavailable(err, 'retry later');
+  else if (err instanceof StoreBusyError) e = new HttpError(503, 'overloaded', `${err.message}: retry later`, 1);
   else {
     const fe = err as FastifyError;
     if (fe.validation) e = new HttpError(400, 'bad_request', fe.message);
@@ -140,10 +160,11 @@ export function handleError(err: FastifyError | Error, req: FastifyRequest, repl
           : bodyTooLarge(limit, declaredLength(req));
     }
     else if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = unsupportedMediaType(req);
-    else if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH' || (fe.statusCode === 400)) {
-      e = new HttpError(400, 'bad_request', fe.message);
-    } else if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) e = new HttpError(fe.statusCode, 'bad_request', fe.message);
-    else {
+    else if (fe.code !== undefined && fe.code in FRAMEWORK) e = FRAMEWORK[fe.code]!(req, fe);
+    else if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+      // a 4xx of a plugin (e.g. a static file's precondition): a 400 in the documented shape
+      e = new HttpError(fe.statusCode === 404 ? 404 : 400, fe.statusCode === 404 ? 'not_found' : 'bad_request', fe.message);
+    } else {
       req.log.error({ err }, 'internal error');
       e = new HttpError(500, 'internal', 'internal error (logged with this request id)');
     }

@@ -2,12 +2,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ArtifactStats } from '../store/artifact-store.js';
 import type { SharedStoreStats } from '../store/tiered-store.js';
+import type { ConnectionStats } from './server-guards.js';
 
 export interface MetricSources {
   queueSize(): number;
   utilization(): number;
   threads(): number;
-  store(): { memoryHits: number; diskHits: number; misses: number; memoryBytes: number; corrupt: number; diskErrors: number };
+  store(): { memoryHits: number; diskHits: number; misses: number; memoryBytes: number; corrupt: number; diskErrors: number; evictions: number };
   prepared(): { hits: number; misses: number; size: number };
   /** null when prepared modules are not persisted. */
   artifacts(): ArtifactStats | null;
@@ -16,6 +17,8 @@ export interface MetricSources {
   sharedStore(): SharedStoreStats | null;
   /** 1 connected, 0 not; null without a shared store. */
   sharedStoreUp(): number | null;
+  /** The HTTP server's connections (server-guards.ts). */
+  connections(): ConnectionStats;
 }
 
 export function createMetrics(src: MetricSources) {
@@ -73,6 +76,25 @@ export function createMetrics(src: MetricSources) {
     },
   );
   new Gauge({ name: 'wasm_store_memory_bytes', help: 'Bytes of modules held in memory', registers: [registry], collect() { this.set(src.store().memoryBytes); } });
+  new Gauge({
+    name: 'wasm_store_memory_evictions',
+    help: 'Modules evicted from the memory LRU since start (with store.dir still on disk; memory only: gone, 404 until uploaded again)',
+    registers: [registry],
+    collect() {
+      this.set(src.store().evictions);
+    },
+  });
+  new Gauge({ name: 'wasm_http_open_connections', help: 'HTTP connections open', registers: [registry], collect() { this.set(src.connections().open); } });
+  countsBy(
+    'wasm_http_connections_refused',
+    'Connections closed at once since start: over_cap (http.maxConnections open), or not accepted by the kernel (EMFILE, ENFILE: out of file descriptors)',
+    'reason',
+    () => {
+      const c = src.connections();
+      return { over_cap: c.dropped, ...Object.fromEntries(Object.entries(c.acceptErrors).map(([code, n]) => [`accept_${code}`, n])) };
+    },
+  );
+  countsBy('wasm_http_client_errors', 'Requests answered before routing since start, by error kind: bad_request (malformed HTTP), request_timeout (408), headers_too_large (431)', 'kind', () => src.connections().clientErrors);
   countsBy('wasm_prepared_cache_lookups', 'Compiled-module cache lookups since start, by result', 'result', () => {
     const p = src.prepared();
     return { hit: p.hits, miss: p.misses };

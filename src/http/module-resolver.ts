@@ -26,6 +26,8 @@ export function decodeBase64(text: string, field: string): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
+const notStored = (hash: string, role: string) => new HttpError(404, 'not_found', `no module with hash ${hash} (the ${role}): upload it with PUT /modules`);
+
 export class ModuleResolver {
   private readonly keys: Record<Variant, string>;
   private readonly policyKey: string;
@@ -83,7 +85,7 @@ export class ModuleResolver {
   private async loadOrPrepare(hash: string, variant: Variant, key: string, bytesOrPending: Uint8Array | Promise<Uint8Array | null>, role: string): Promise<PreparedModule> {
     const artifacts = this.artifacts;
     const [bytes, stored] = await Promise.all([bytesOrPending, artifacts?.get(hash, this.keys[variant]) ?? null]);
-    if (!bytes) throw new HttpError(404, 'not_found', `no module with hash ${hash} (the ${role}): upload it with PUT /modules`);
+    if (!bytes) throw notStored(hash, role);
     const loaded = stored && decodeArtifact(stored, toShared(bytes), this.settings, { hash, settingsKey: this.keys[variant], policyKey: this.policyKey });
     if (loaded) {
       this.prepared.set(key, loaded, bytes.length * COMPILED_SIZE_FACTOR);
@@ -112,9 +114,13 @@ export class ModuleResolver {
       this.checkSize(bytes.length, `the ${role} module`);
       return this.prepareBytes(bytes, undefined, variant);
     }
+    // By hash, the store alone answers: the caches also hold modules sent inline only, or evicted
+    // from a memory-only store, which GET /modules/:hash calls unknown (404), and so must this.
+    const consequence = `and the ${role} (${ref.hash}) is not on this replica: retry later`;
+    if (!(await storeOr503(this.store.has(ref.hash), consequence))) throw notStored(ref.hash, role);
     const cached = this.prepared.get(`${ref.hash}:${this.keys[variant]}`);
     if (cached) return cached;
-    const read = () => storeOr503(this.store.get(ref.hash), `and the ${role} (${ref.hash}) is not on this replica: retry later`);
+    const read = () => storeOr503(this.store.get(ref.hash), consequence);
     return this.fromStore(ref.hash, variant, read, role);
   }
 }

@@ -48,7 +48,7 @@ export const ExecuteRequest = Type.Object(
     entrypoint: Type.Optional(Type.String({ minLength: 1, description: 'exported function to call (default "main")' })),
     args: Type.Optional(
       Type.Array(Type.Union([Type.Number(), Type.String()], { description: 'a number, or a decimal string for an i64' }), {
-        description: 'by the signature: i32/f32/f64 as numbers, i64 as decimal strings',
+        description: 'by the signature: i32/f32/f64 as numbers, i64 as decimal strings; the floats a JSON number loses as the strings "NaN", "Infinity", "-Infinity", "-0"',
       }),
     ),
     input: Type.Optional(Type.String({ description: 'base64 bytes the contract reads with host.input_read' })),
@@ -218,6 +218,9 @@ export const ErrorKind = Type.Union(
     'worker_lost',
     'store_unavailable',
     'unsupported_media_type',
+    'method_not_allowed',
+    'request_timeout',
+    'headers_too_large',
     'internal',
   ].map((k) => Type.Literal(k)),
 );
@@ -304,7 +307,12 @@ export const executeBatchRequest = (maxBatch: number) =>
 
 /** A call of a batch that POST /execute would have answered 4xx: its status and error. */
 const BatchCallError = Type.Object(
-  { status: Type.Integer({ description: 'the status POST /execute would answer (400, 404, 413, 422, or 503 store_unavailable)' }), ...errorProperties },
+  {
+    status: Type.Integer({
+      description: 'the status POST /execute would answer (400, 404, 413, 422, or 503 store_unavailable); also 413 too_large for a call past the batch\'s answer budget, 503 worker_lost for the call a lost worker was running (docs/API.md)',
+    }),
+    ...errorProperties,
+  },
   { additionalProperties: false, title: 'BatchCallError' },
 );
 

@@ -16,6 +16,8 @@ export function formatSchemaErrors(errors: FastifySchemaValidationError[], dataV
     if (e.keyword === 'additionalProperties') {
       return `${path} has an unknown property \`${(e.params as { additionalProperty?: string }).additionalProperty}\``;
     }
+    // no body at all, or a JSON value that is not an object
+    if (e.instancePath === '' && e.keyword === 'type' && dataVar === 'body') return 'the body must be a JSON object: send one with Content-Type application/json';
     return `${path} ${e.message}`;
   });
   const unique = [...new Set(messages)];

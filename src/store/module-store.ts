@@ -22,7 +22,8 @@
  * Memory: an LRU with `maxSize` = `memoryBudgetBytes`, each entry sized by its byte length. A module
  * larger than the budget is not kept in memory (it is still written to disk); a budget of 0 disables
  * the memory tier. With `dir: null` the store is memory-only: a module evicted from the LRU is gone
- * and `get` returns null for it (the client must upload it again).
+ * and `get` returns null for it (the client must upload it again); each eviction is counted
+ * (`stats().evictions`) and, memory-only, logged.
  *
  * Ownership: `put` copies the bytes it is given (so a caller may reuse its buffer, and a view into a
  * larger pooled buffer is not retained). `get` returns the cached `Uint8Array` itself, not a copy:
@@ -64,10 +65,20 @@ export interface StoreStats {
   corrupt: number;
   /** Reads and writes the disk failed (the module kept in memory; a read answered as unknown). */
   diskErrors: number;
+  /** Modules evicted from the memory LRU to make room (memory only: gone). */
+  evictions: number;
   /** Bytes currently held by the memory LRU. */
   memoryBytes: number;
   /** Modules currently held by the memory LRU. */
   memoryEntries: number;
+}
+
+/** A read the process could not make now (no file descriptor left): retry later, the module may exist. */
+export class StoreBusyError extends Error {
+  constructor(readonly code: string) {
+    super(`the module store cannot open a file now (${code}: the process is out of file descriptors)`);
+    this.name = 'StoreBusyError';
+  }
 }
 
 const HASH_RE = /^[0-9a-f]{64}$/;
@@ -97,7 +108,7 @@ export class ModuleStore {
   /** In-flight puts and disk reads by hash, so concurrent callers share one file operation. */
   private readonly pendingPuts = new Map<string, Promise<{ hash: string; created: boolean }>>();
   private readonly pendingReads = new Map<string, Promise<Uint8Array | null>>();
-  private counters = { memoryHits: 0, diskHits: 0, misses: 0, puts: 0, corrupt: 0, diskErrors: 0 };
+  private counters = { memoryHits: 0, diskHits: 0, misses: 0, puts: 0, corrupt: 0, diskErrors: 0, evictions: 0 };
 
   constructor(opts: ModuleStoreOptions) {
     this.dir = opts.dir === null ? null : path.resolve(opts.dir);
@@ -112,6 +123,14 @@ export class ModuleStore {
             maxSize: budget,
             // lru-cache needs a positive size; an empty module still counts as one byte.
             sizeCalculation: (v) => Math.max(1, v.byteLength),
+            dispose: (v, hash, reason) => {
+              if (reason !== 'evict') return;
+              this.counters.evictions++;
+              // memory only, the LRU held the one copy: say so, an operator sizing the budget needs it
+              if (this.dir === null) {
+                this.logger?.warn({ hash, size: v.byteLength, memoryBudgetBytes: budget }, 'module store (memory only): a module was evicted to make room and is gone; it answers 404 until uploaded again (raise store.memoryBudgetBytes or set store.dir)');
+              }
+            },
           })
         : null;
   }
@@ -205,11 +224,12 @@ export class ModuleStore {
 
   /**
    * Whether the module is in memory or has a file on disk. The file's content is not verified here
-   * (`get` does that), so `has` may be true for a module whose file turns out to be corrupt.
+   * (`get` does that), so `has` may be true for a module whose file turns out to be corrupt. It counts
+   * as a use: a module in memory moves to the front of the LRU (modules executed by hash stay).
    */
   async has(hash: string): Promise<boolean> {
     if (!isModuleHash(hash)) return false;
-    if (this.memory?.has(hash)) return true;
+    if (this.memory?.get(hash) !== undefined) return true;
     if (this.dir === null) return false;
     try {
       return (await fs.stat(this.filePath(hash))).isFile();
@@ -262,6 +282,8 @@ export class ModuleStore {
     try {
       bytes = await this.readFileOrNull(file);
     } catch (err) {
+      // out of file descriptors: the module may well be there, so "unknown" would be a lie
+      if (errCode(err) === 'EMFILE' || errCode(err) === 'ENFILE') throw new StoreBusyError(errCode(err)!);
       // unreadable (permissions, I/O errors): answered as unknown, counted and logged
       this.counters.diskErrors++;
       this.logger?.warn({ hash, file, err: err instanceof Error ? err.message : String(err) }, 'module store: the disk failed on a read');

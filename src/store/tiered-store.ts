@@ -100,6 +100,16 @@ export class TieredModuleStore {
     return read;
   }
 
+  /**
+   * Whether the module is stored: held here (memory or a file), else found in the shared store (read
+   * and kept here, as `get` does). Fails with SharedStoreError when only the shared store could say.
+   */
+  async has(hash: string): Promise<boolean> {
+    if (await this.local.has(hash)) return true;
+    if (!this.shared || !isModuleHash(hash)) return false;
+    return (await this.get(hash)) !== null;
+  }
+
   /** Waits for the local copies of modules read from the shared store to be written. */
   async flush(): Promise<void> {
     await Promise.all([...this.keeping]);

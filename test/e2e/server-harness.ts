@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ENV } from '../../src/config.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVER = join(ROOT, 'dist/server.js');
@@ -27,11 +28,7 @@ export function ensureBuilt(): void {
 }
 
 /** Variables the config reads (src/config.ts): never inherited from the test's own environment. */
-const CONFIG_VARS = new Set([
-  'HOST', 'PORT', 'LOG_LEVEL', 'WORKERS', 'MAX_QUEUE', 'BODY_LIMIT_BYTES', 'STORE_DIR', 'FUEL_DEFAULT', 'FUEL_MAX',
-  'MEMORY_BYTES_DEFAULT', 'MEMORY_BYTES_MAX', 'TIMEOUT_MS_DEFAULT', 'TIMEOUT_MS_MAX', 'MAX_CALL_DEPTH', 'DETERMINISTIC',
-  'SEED_EXAMPLES', 'CONFIG_FILE', 'NODE_ENV', 'STORE_SHARED_URL', 'STORE_SHARED_TIMEOUT_MS', 'AUTH_TOKEN',
-]);
+const CONFIG_VARS = new Set([...ENV.map(([name]) => name), 'MAX_CALL_DEPTH', 'CONFIG_FILE', 'NODE_ENV']);
 
 /**
  * The child runs without tap's per-process hooks and coverage collection (NODE_OPTIONS, NODE_V8_COVERAGE,

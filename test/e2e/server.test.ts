@@ -169,7 +169,7 @@ t.test('4xx: 400, 404, 413, 415, 422 and an unknown route, each with the error b
   checkError(t, await execA({ contract: { hash: kv.hash }, library: { hash: unknown } }), 404, 'not_found');
   checkError(t, await A.request('GET', `/modules/${unknown}`), 404, 'not_found');
   checkError(t, await A.request('GET', '/no/such/route'), 404, 'not_found');
-  checkError(t, await A.request('DELETE', '/execute'), 404, 'not_found');
+  checkError(t, await A.request('DELETE', '/execute'), 405, 'method_not_allowed');
 
   // 413: a module over the policy size (inline), a PUT body over it, a request body over BODY_LIMIT_BYTES
   const big = await execA({ contract: { wasm: b64(new Uint8Array(4 * 1024 * 1024 + 1)) } });

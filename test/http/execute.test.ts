@@ -131,11 +131,11 @@ t.test('200 outcome: memory_limit (oom.wasm under limits.memoryBytes, and an ini
 
 t.test('200 outcome: stack_overflow (fib.wasm depth) and a shallow depth that is fine', async (t) => {
   const fib = exampleHash('fib');
-  const deep = await execute(app, { contract: { hash: fib }, entrypoint: 'depth', args: [config.engine.maxCallDepth * 2] });
+  const deep = await execute(app, { contract: { hash: fib }, entrypoint: 'depth', args: [1_000_000] });
   t.equal(deep.status, 200);
   assertExecuteShape(t, deep.body, { library: false });
   t.equal(deep.body.error.kind, 'stack_overflow');
-  t.equal(deep.body.error.message, `call stack exhausted: call depth limit of ${config.engine.maxCallDepth} nested calls reached`, 'names the limit');
+  t.equal(deep.body.error.message, `call stack exhausted: the stack budget of ${config.engine.maxStackBytes} bytes is used up (docs/ABI.md, Stack)`, 'names the budget');
   const shallow = await execute(app, { contract: { hash: fib }, entrypoint: 'depth', args: [100] });
   t.same(shallow.body.result.values, [100]);
 });

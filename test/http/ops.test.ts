@@ -105,10 +105,14 @@ t.test('/metrics: names, types, and counters that follow executions', async (t) 
   t.equal(sample(after, 'wasm_requests_rejected_total', { kind: 'bad_request' }), badRequest + 2, 'a 400 from schema validation counted');
 });
 
-t.test('unknown route or method: 404 with the error body', async (t) => {
+t.test('unknown route: 404; another method: 405 with Allow; both with the error body', async (t) => {
   assertError(t, await get('/nope'), 404, 'not_found', /\/nope/);
-  assertError(t, await get('/execute'), 404, 'not_found');
-  assertError(t, await req(app, { method: 'DELETE', url: `/modules/${sha256(hello)}` }), 404, 'not_found');
+  const wrong = await get('/execute');
+  assertError(t, wrong, 405, 'method_not_allowed', 'GET is not allowed on /execute: use POST');
+  t.equal(wrong.headers.allow, 'POST');
+  const del = await req(app, { method: 'DELETE', url: `/modules/${sha256(hello)}` });
+  assertError(t, del, 405, 'method_not_allowed');
+  t.equal(del.headers.allow, 'GET, HEAD');
   const r = await req(app, { method: 'GET', url: '/nope', headers: { 'x-request-id': 'ops-1' } });
   t.equal(r.headers['x-request-id'], 'ops-1');
 });

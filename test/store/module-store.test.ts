@@ -424,3 +424,55 @@ t.test('a negative or non-finite memory budget is refused', async (t) => {
   t.throws(() => new ModuleStore({ dir: null, memoryBudgetBytes: -1 }), RangeError);
   t.throws(() => new ModuleStore({ dir: null, memoryBudgetBytes: Number.NaN }), RangeError);
 });
+
+t.test('memory only: evictions are counted and logged; has() counts as a use', async (t) => {
+  const logged: Array<{ obj: any; msg: string }> = [];
+  const logger = { warn: (obj: object, msg: string) => logged.push({ obj, msg }) };
+  const store = await openStore({ dir: null, memoryBudgetBytes: 250, logger });
+  const [a, b, c] = [moduleBytes(100, 31), moduleBytes(100, 32), moduleBytes(100, 33)];
+  const [ha, hb, hc] = [a, b, c].map(sha) as [string, string, string];
+  await store.put(a);
+  await store.put(b);
+  t.equal(await store.has(ha), true, 'a is known (and now the most recently used)');
+  await store.put(c);
+  t.equal(await store.has(hb), false, 'b, the least recently used, was evicted');
+  t.equal(await store.has(ha), true, 'a stayed');
+  t.equal(await store.has(hc), true);
+  t.equal(store.stats().evictions, 1, 'counted');
+  t.equal(logged.length, 1, 'logged');
+  t.match(logged[0]!.msg, /memory only.*evicted.*404 until uploaded again/);
+  t.equal(logged[0]!.obj.hash, hb);
+
+  // with a directory an eviction is counted, not logged: the module is still on disk
+  const onDisk: typeof logged = [];
+  const disk = await openStore({ dir: tempDir(t), memoryBudgetBytes: 150, logger: { warn: (obj: object, msg: string) => onDisk.push({ obj, msg }), info: () => undefined } });
+  await disk.put(a);
+  await disk.put(b);
+  t.equal(disk.stats().evictions, 1);
+  t.same(onDisk, [], 'no warning');
+  t.equal(await disk.has(ha), true, 'still stored');
+});
+
+t.test('a read out of file descriptors (EMFILE) is a StoreBusyError, not "unknown"', async (t) => {
+  const failing: Record<string, unknown> = { ...realFs };
+  let fail = false;
+  failing.readFile = async (...args: unknown[]) => {
+    if (fail) throw Object.assign(new Error('EMFILE: too many open files'), { code: 'EMFILE' });
+    return (realFs.readFile as (...a: unknown[]) => Promise<Buffer>)(...args);
+  };
+  const mod = await t.mockImport<typeof import('../../src/store/module-store.js')>('../../src/store/module-store.js', {
+    'node:fs/promises': failing,
+    '../../src/store/atomic-file.js': await t.mockImport('../../src/store/atomic-file.js', { 'node:fs/promises': failing }),
+  });
+  const dir = tempDir(t);
+  const bytes = moduleBytes(100, 34);
+  await new mod.ModuleStore({ dir, memoryBudgetBytes: 0 }).put(bytes);
+  const cold = new mod.ModuleStore({ dir, memoryBudgetBytes: 0 });
+  fail = true;
+  const err = await cold.get(sha(bytes)).then(() => null, (e: unknown) => e);
+  t.ok(err instanceof mod.StoreBusyError, 'rejects with StoreBusyError');
+  t.match((err as Error).message, /EMFILE.*out of file descriptors/);
+  t.equal(cold.stats().diskErrors, 0, 'not a disk fault');
+  fail = false;
+  t.same(await cold.get(sha(bytes)), bytes, 'read once descriptors are free');
+});

@@ -264,3 +264,37 @@ t.test('shared store', { skip }, async (t) => {
     t.ok(r.ms < TIMEOUT_MS);
   });
 });
+
+t.test('has(): held here, else found in the shared store (and kept here); a failing shared store is an error', async (t) => {
+  const values = new Map<string, Uint8Array>();
+  let down = false;
+  const check = () => {
+    if (down) throw new SharedStoreError('the shared module store redis://fake did not answer within 1 ms', 'redis://fake');
+  };
+  const shared = {
+    get: async (k: string) => (check(), values.get(k) ?? null),
+    put: async (k: string, b: Uint8Array) => (check(), values.set(k, b), 'written' as const),
+    deleteIfEqual: async () => false,
+    status: () => ({ url: 'redis://fake', state: 'up' as const, lastError: null }),
+    connected: async () => true,
+    close: async () => undefined,
+  };
+  const store = new TieredModuleStore({ local: new ModuleStore({ dir: null, memoryBudgetBytes: 1 << 20 }), shared, keyPrefix: 'p:' });
+  const here = bytesOf('here');
+  const there = bytesOf('there');
+  await store.put(here);
+  values.set(`p:module:${sha(there)}`, there);
+  t.equal(await store.has(sha(here)), true, 'held here');
+  t.equal(await store.has(sha(there)), true, 'found in the shared store');
+  await store.flush();
+  t.equal(await store.local.has(sha(there)), true, 'and kept here');
+  t.equal(await store.has('0'.repeat(64)), false, 'unknown to both');
+  t.equal(await store.has('not a hash'), false, 'not a hash');
+  down = true;
+  t.equal(await store.has(sha(there)), true, 'held here: the shared store is not asked');
+  await t.rejects(store.has('1'.repeat(64)), SharedStoreError, 'only the shared store could say: its failure is an error');
+
+  const alone = new TieredModuleStore({ local: new ModuleStore({ dir: null, memoryBudgetBytes: 1 << 20 }), shared: null, keyPrefix: 'p:' });
+  await alone.put(here);
+  t.same([await alone.has(sha(here)), await alone.has(sha(there))], [true, false], 'without a shared store: the local store');
+});

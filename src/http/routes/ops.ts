@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PROJECT_ROOT } from '../../config.js';
 import type { ExecutionPool } from '../../pool/pool.js';
 import type { TieredModuleStore } from '../../store/tiered-store.js';
+import { HttpError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { HealthResponse, ReadyResponse } from '../schemas.js';
 
@@ -31,8 +32,15 @@ export const opsRoute: FastifyPluginAsyncTypebox<OpsRouteOptions> = async (app, 
   );
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_req, reply) => {
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
+    let text: string;
+    try {
+      text = await metrics.registry.metrics();
+    } catch (e) {
+      // prom-client's process metrics read /proc on every scrape: out of file descriptors that fails
+      // for a moment; a retryable 503, never a 500
+      throw new HttpError(503, 'overloaded', `metrics could not be collected now (${(e as Error).message}): retry the scrape later`, 1);
+    }
+    return reply.type(metrics.registry.contentType).send(text);
   });
 
   const yaml = readFileSync(resolve(PROJECT_ROOT, 'openapi.yaml'), 'utf8');
