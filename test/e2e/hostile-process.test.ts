@@ -92,6 +92,32 @@ t.test('in a batch: the out-of-bounds call traps, the calls around it answer', a
   await alive(t, 'after the batch');
 });
 
+t.test('deep recursion with large frames: the same answer cold and hot (V8 tier never reaches an answer)', async (t) => {
+  // rec(n): 64 live i64 locals per frame. Cold, its functions run in V8's baseline tier; after the
+  // warm-up below they are optimised: frame sizes differ, answers must not.
+  const k = 64;
+  const decl = Array.from({ length: k }, (_, i) => `(local $l${i} i64)`).join(' ');
+  const init = Array.from({ length: k }, (_, i) => `(local.set $l${i} (i64.load offset=${i * 8} (i32.const 0)))`).join(' ');
+  const sum = Array.from({ length: k }, (_, i) => `local.get $l${i} i64.add`).join(' ');
+  const src = `(module (memory 1) (func $rec (export "main") (param i32) (result i64) ${decl} (local $r i64) ${init}
+    (if (i32.eqz (local.get 0)) (then (return (i64.const 0))))
+    (local.set $r (call $rec (i32.sub (local.get 0) (i32.const 1))))
+    local.get $r ${sum}))`;
+  const wasm = b64(await wat(src));
+  const body = (n: number) => ({ contract: { wasm }, args: [n], limits: { timeoutMs: 10_000 } });
+  const answer = (r: { status: number; body: any }) => ({ status: r.status, ok: r.body.ok, error: r.body.error, fuel: r.body.fuel, values: r.body.result?.values ?? null });
+  const sizes = [10, 500, 700, 800, 5000, 100_000];
+  const cold = await Promise.all(sizes.map((n) => S.execute(body(n), 20_000)));
+  for (let i = 0; i < 40; i++) await Promise.all([S.execute(body(600), 20_000), S.execute(body(600), 20_000)]);
+  const hot = await Promise.all(sizes.map((n) => S.execute(body(n), 20_000)));
+  cold.forEach((c, i) => t.same(answer(hot[i]!), answer(c), `n = ${sizes[i]}: cold and hot agree`));
+  const kinds = cold.map((c) => (c.body.ok ? 'ok' : c.body.error.kind));
+  t.equal(kinds[0], 'ok');
+  t.equal(kinds.at(-1), 'stack_overflow', 'the deepest is refused');
+  for (const c of cold) if (!c.body.ok) t.match(c.body.error.message, /^call stack exhausted: the stack budget of \d+ bytes is used up/, 'by the budget, never by V8');
+  await alive(t, 'after the recursion');
+});
+
 t.test('memory.atomic.wait on a shared memory is refused at once, not held until the timeout', async (t) => {
   const wait = b64(await wat(own('(drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))', 'shared'), { features }));
   const r = await S.request('POST', '/execute', { contract: { wasm: wait }, limits: { timeoutMs: 5000 } });

@@ -9,13 +9,14 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { execute, req, startApp } from '../support/http.js';
+import { execute, req } from '../support/http.js';
 import * as I from '../support/iroha.js';
 import { assertExpect, assertHealthy, assertProcessHealthy, b64, type Case, recordHealth, runCases, wat } from './support.js';
+import { startTarget } from './support.js';
 
 const CALLBACK_MS = 300;
 const MAX_ANSWER = 65536;
-const { app, config } = await startApp(t, { iroha: { callbackOrigins: ['loopback'], callbackTimeoutMs: CALLBACK_MS, maxCallbackResponseBytes: MAX_ANSWER } });
+const { app, config } = await startTarget(t, { iroha: { callbackOrigins: ['loopback'], callbackTimeoutMs: CALLBACK_MS, maxCallbackResponseBytes: MAX_ANSWER } });
 const h = await recordHealth(t, app, config);
 
 /** An Iroha module: `verdict` is the body of the executor entrypoint, `main` the smart contract's. */

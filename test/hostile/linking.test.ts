@@ -5,13 +5,13 @@
  * overflows. Each case: its exact outcome, within its limits, and a normal execution right after.
  */
 import t from 'tap';
+import { stackBudgetMessage } from '../../src/engine/outcome.js';
 import { type Case, recordHealth, runCases } from './support.js';
-import { startApp } from '../support/http.js';
+import { startTarget } from './support.js';
 
-const { app, config } = await startApp(t);
+const { app, config } = await startTarget(t);
 const h = await recordHealth(t, app, config);
-const DEPTH = config.engine.maxCallDepth;
-const DEPTH_MSG = `call stack exhausted: call depth limit of ${DEPTH} nested calls reached`;
+const DEPTH_MSG = stackBudgetMessage(config.engine.maxStackBytes);
 const PAGE = 65536;
 
 const REC = `local.get 0 i32.eqz if (result i32) i32.const 0 else local.get 0 i32.const 1 i32.sub call $rec i32.const 1 i32.add end`;
@@ -82,18 +82,23 @@ const SUM16 = [...Buffer.from('0123456789abcdef')].reduce((a, b) => a + b, 0);
 const bridge = (entrypoint: string, args: unknown[] = [], extra: Record<string, unknown> = {}) => ({ entrypoint, args, link: { ffi: FFI }, ...extra });
 const OOB = (fn: string, from: number, to: number, size = PAGE) => `out of bounds memory access: host.${fn} given ${from}..${to} but memory is ${size} bytes`;
 
+// depths measured against a 1 MiB budget (each half ~300 bytes a level): scaled to the configured one
+const S = config.engine.maxStackBytes / (1024 * 1024);
+const [HALF, BOTH] = [Math.round(1700 * S), Math.round(1000 * S)];
 const bridgeCases: Case[] = [
   { name: 'bridge: the pair works (control)', wasm: contract(), library: library(), request: bridge('main'), expect: { kind: 'ok', values: [SUM16] } },
   {
-    name: 'bridge stack: contract recursion then library recursion over the depth limit together',
+    name: 'bridge stack: contract recursion then library recursion over the stack budget together (each alone fits)',
     wasm: contract(),
     library: library(),
-    request: bridge('down', [DEPTH / 2 + 10, DEPTH / 2 + 10]),
+    request: bridge('down', [HALF, HALF]),
     expect: { kind: 'stack_overflow', message: DEPTH_MSG },
   },
-  { name: 'bridge stack: the same within the limit', wasm: contract(), library: library(), request: bridge('down', [DEPTH / 2 - 10, DEPTH / 2 - 10]), expect: { kind: 'ok', values: [DEPTH - 20] } },
+  { name: 'bridge stack: the same within the limit', wasm: contract(), library: library(), request: bridge('down', [BOTH, BOTH]), expect: { kind: 'ok', values: [2 * BOTH] } },
+  { name: 'bridge stack: the contract part alone fits', wasm: contract(), library: library(), request: bridge('down', [HALF, 0]), expect: { kind: 'ok', values: [HALF] } },
+  { name: 'bridge stack: the library part alone fits', wasm: contract(), library: library(), request: bridge('down', [0, HALF]), expect: { kind: 'ok', values: [HALF] } },
   { name: 'bridge stack: unbounded recursion inside a bytes function (after a host hop)', wasm: contract(), library: library(), request: bridge('deep_bytes'), expect: { kind: 'stack_overflow', message: DEPTH_MSG } },
-  { name: 'bridge stack: recursion with a host hop at every level', wasm: contract(), library: library(), request: bridge('hops', [DEPTH * 2]), expect: { kind: 'stack_overflow', message: DEPTH_MSG } },
+  { name: 'bridge stack: recursion with a host hop at every level', wasm: contract(), library: library(), request: bridge('hops', [100_000]), expect: { kind: 'stack_overflow', message: DEPTH_MSG } },
   {
     name: 'bridge stack: the library alloc recursing forever',
     wasm: contract(),

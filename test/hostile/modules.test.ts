@@ -5,6 +5,7 @@
  * that the answer stayed within its limits, and that a normal execution right after is exact.
  */
 import t from 'tap';
+import { stackBudgetMessage } from '../../src/engine/outcome.js';
 import { assertError, example, req } from '../support/http.js';
 import {
   assertHealthy,
@@ -25,12 +26,11 @@ import {
   uleb,
   wat,
 } from './support.js';
-import { startApp } from '../support/http.js';
+import { startTarget } from './support.js';
 
-const { app, config } = await startApp(t);
+const { app, config } = await startTarget(t);
 const h = await recordHealth(t, app, config);
 const MAX_OUT = config.engine.output.maxOutputBytes;
-const DEPTH = config.engine.maxCallDepth;
 
 const HOST = `
   (import "host" "output" (func $output (param i32 i32)))
@@ -40,7 +40,7 @@ const HOST = `
   (import "host" "input_read" (func $input_read (param i32)))`;
 
 const FUEL_MSG = (n: number) => `all fuel consumed: the limit is ${n}`;
-const DEPTH_MSG = `call stack exhausted: call depth limit of ${DEPTH} nested calls reached`;
+const DEPTH_MSG = stackBudgetMessage(config.engine.maxStackBytes);
 const GROW_MSG = (bytes: number) => `memory limit of ${bytes} bytes reached (memory.grow refused), then: wasm \`unreachable\` instruction executed`;
 
 /** n nested counted loops of `iters` each around one `nop`. */
@@ -214,14 +214,14 @@ const stackBombs: Case[] = [
     name: 'stack: recursion with 1000 i64 locals per frame (large frames)',
     wasm: `(module (func $f (export "main") (param i64) (local ${'i64 '.repeat(1000)}) (local.set 1000 (local.get 0)) (call $f (local.get 1000))))`,
     request: { args: ['1'] },
-    expect: { kind: 'stack_overflow', message: /^call stack exhausted: / },
+    expect: { kind: 'stack_overflow', message: DEPTH_MSG },
   },
   {
     name: 'stack: recursion with v128 locals and many arguments',
     wasm: `(module (func $f (export "main") (param i32 i32 i32 i32 i32 i32 i32 i32) (local v128 v128 v128 v128 v128 v128 v128 v128)
       (call $f (local.get 0) (local.get 1) (local.get 2) (local.get 3) (local.get 4) (local.get 5) (local.get 6) (local.get 7))))`,
     request: { args: [1, 2, 3, 4, 5, 6, 7, 8] },
-    expect: { kind: 'stack_overflow', message: /^call stack exhausted: / },
+    expect: { kind: 'stack_overflow', message: DEPTH_MSG },
   },
   {
     name: 'stack: recursion in the start function',

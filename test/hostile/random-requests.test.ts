@@ -6,11 +6,12 @@
  * request exactly afterwards.
  */
 import t from 'tap';
-import { b64, example, req, sha256, startApp, withoutTimings } from '../support/http.js';
+import { b64, example, req, sha256, withoutTimings } from '../support/http.js';
+import { startTarget } from './support.js';
 
 const COUNT = 400;
 const SEED = 20261202;
-const { app } = await startApp(t);
+const { app } = await startTarget(t);
 
 /** xorshift32: the same sequence on every machine. */
 function rng(seed: number) {

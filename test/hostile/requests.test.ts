@@ -7,13 +7,14 @@
 import { request as httpRequest } from 'node:http';
 import t from 'tap';
 import type { InjectOptions } from 'fastify';
-import { assertError, example, exampleHash, execute, req, startApp, withoutTimings } from '../support/http.js';
+import { assertError, example, exampleHash, execute, req, withoutTimings } from '../support/http.js';
 import { assertExpect, assertHealthy, assertProcessHealthy, b64, type Expect, recordHealth, todoT, wat } from './support.js';
+import { startTarget } from './support.js';
 
 const MAX_MODULE = 256 * 1024;
 const BODY_LIMIT = 1024 * 1024;
 const MAX_BATCH = 8;
-const { app, config } = await startApp(t, { policy: { maxModuleBytes: MAX_MODULE }, bodyLimitBytes: BODY_LIMIT, maxBatch: MAX_BATCH });
+const { app, config } = await startTarget(t, { policy: { maxModuleBytes: MAX_MODULE }, bodyLimitBytes: BODY_LIMIT, maxBatch: MAX_BATCH });
 const h = await recordHealth(t, app, config);
 const HELLO = exampleHash('hello');
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -184,7 +185,7 @@ runRaw([
   { name: 'hash: GET /modules of a non-hash', opts: { method: 'GET', url: '/modules/..%2F..%2Fetc%2Fpasswd' }, expect: { status: 400, kind: 'bad_request' } },
   { name: 'hash: GET /modules of uppercase hex', opts: { method: 'GET', url: `/modules/${HELLO.toUpperCase()}` }, expect: { status: 400, kind: 'bad_request' } },
   { name: 'route: unknown', opts: { method: 'GET', url: '/nope' }, expect: { status: 404, kind: 'not_found', message: 'no route GET /nope' } },
-  { name: 'route: GET /execute', opts: { method: 'GET', url: '/execute' }, expect: { status: 404, kind: 'not_found', message: 'no route GET /execute' } },
+  { name: 'route: GET /execute', opts: { method: 'GET', url: '/execute' }, expect: { status: 405, kind: 'method_not_allowed', message: 'GET is not allowed on /execute: use POST' } },
   { name: 'route: a 10 KB path', opts: { method: 'GET', url: `/${'a'.repeat(10_000)}` }, expect: { status: 404, kind: 'not_found' } },
 ]);
 

@@ -20,6 +20,8 @@ import {
   withoutTimings,
 } from '../support/http.js';
 import type { Config } from '../../src/config.js';
+import { startApp, type TestApp } from '../support/http.js';
+import { startProcessApp, targetIsProcess } from '../support/process-app.js';
 
 export { PAGE, b64, wat };
 
@@ -303,4 +305,13 @@ export function sectionEnds(bytes: Uint8Array): number[] {
     ends.push(at);
   }
   return ends;
+}
+
+/**
+ * The app the corpus runs against: the spawned production process (`node dist/server.js`, as `npm
+ * start` runs it) with the test's configuration, every request over a real socket
+ * (test/support/process-app.ts); in-process (`startApp`, Fastify's inject) with HOSTILE_TARGET=app.
+ */
+export async function startTarget(t: Parameters<typeof startApp>[0], overrides: Record<string, unknown> = {}): Promise<TestApp> {
+  return targetIsProcess() ? startProcessApp(t, overrides) : startApp(t, overrides);
 }
