@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
@@ -119,9 +120,21 @@ export function guardServer(app: FastifyInstance, c: HttpConfig, stats: Connecti
   server.maxConnections = c.maxConnections;
   const warnDropped = throttled(app.log, 1000);
   const warnAccept = throttled(app.log, 1000);
-  server.on('connection', (socket: Duplex) => {
+  const headersTimeout = Math.min(c.headersTimeoutMs, c.requestTimeoutMs);
+  server.on('connection', (socket: Socket) => {
     stats.open++;
     socket.once('close', () => stats.open--);
+    // A connection that sends nothing is no request in progress for Node's timeouts (it is timed as
+    // an idle keep-alive one): it would hold a place under the cap for over a minute. It gets the
+    // headers timeout; from its first byte on, Node times the request itself.
+    const silent = setTimeout(() => {
+      stats.clientErrors.request_timeout = (stats.clientErrors.request_timeout ?? 0) + 1;
+      writeRawError(socket, 408, 'request_timeout', `the request was not received in time (nothing within ${headersTimeout} ms of connecting): send it at once, on a new connection`);
+    }, headersTimeout);
+    silent.unref();
+    const clear = () => clearTimeout(silent);
+    socket.once('data', clear);
+    socket.once('close', clear);
   });
   server.on('drop', () => {
     stats.dropped++;

@@ -77,6 +77,23 @@ t.test('slow clients are cut after the timeouts; normal requests are answered me
   t.match(metrics.text, /wasm_http_client_errors\{kind="request_timeout"\} [3-9]/, 'the timeouts are counted');
 });
 
+t.test('a connection that never sends a byte is cut after the headers timeout, not the minute-long connection timeout', async (t) => {
+  // the keep-alive and request timeouts long: only the headers timeout can cut these in time
+  const S = await startServer(t, { ...BASE, HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '30000', HTTP_KEEP_ALIVE_TIMEOUT_MS: '60000' });
+  const silent = await Promise.all(Array.from({ length: 20 }, async () => {
+    const c = new RawConnection(S.port);
+    await c.opened;
+    return c;
+  }));
+  const replies = await Promise.all(silent.map((c) => c.reply(8000)));
+  t.ok(replies.every((r) => r.closed), 'all 20 closed by the server');
+  const slowest = Math.max(...replies.map((r) => r.ms));
+  t.ok(slowest < 3000, `within 3 s of opening (slowest ${Math.round(slowest)} ms)`);
+  // a connection that did send its request keeps the server's own timeouts: it is answered
+  const h = await S.request('GET', '/health', undefined, { timeoutMs: 2000 });
+  t.equal(h.status, 200);
+});
+
 t.test('connections past http.maxConnections are closed at once; the open ones are served', async (t) => {
   const S = await startServer(t, { ...BASE, HTTP_MAX_CONNECTIONS: '4' });
   const held: RawConnection[] = [];
