@@ -129,7 +129,8 @@ t.test('every outcome kind through the CLI', async (t) => {
     t.same(b.fuel, { limit: 10_000_000_000, consumed: 10_000_000_000, remaining: 0 });
     // libuv timers have millisecond granularity against performance.now(): allow the last millisecond
     t.ok(b.timings.executeMs >= 299, `executeMs ${b.timings.executeMs}`);
-    t.ok(r.ms < 3000, `returned after ${Math.round(r.ms)} ms`);
+    // it returns (the process's start and preparation included), never hangs: a generous margin, not a timing
+    t.ok(r.ms < 300 + 10_000, `returned after ${Math.round(r.ms)} ms`);
   });
 });
 
