@@ -6,6 +6,8 @@
  *     cost = FRAME_BASE + SLOT_BYTES × width × (params + locals + max operand-stack height
  *                                                + repeated expressions + small direct callees' slots)
  *
+ * (each small callee counting at least one slot, at most INLINE_MAX_SLOTS in all)
+ *
  * V8 keeps every local and operand-stack slot in its frame in Liftoff (8 bytes each, 16 for a v128;
  * measured on Node 20 and 24: about 40–72 bytes of fixed frame plus 8 per slot, see
  * test/engine/stack-tiers.test.ts). TurboFan keeps fewer values, except that value numbering keeps a
@@ -74,23 +76,51 @@ function shapes(m: WasmModule): (i: number) => Shape {
 
 function computeCost(m: WasmModule, i: number, shape: (i: number) => Shape): number {
   const own = shape(i);
-  // inlined callees: every small function reachable from this one through direct calls of small functions
+  // inlined callees: every small function reachable from this one through direct calls of small
+  // functions. Each one visited counts at least one slot (a call is at least one node of V8's
+  // budget), so one walk visits at most INLINE_MAX_SLOTS functions whatever the call graph.
   let inlined = 0;
   let wide = own.wide;
-  const seen = new Set<number>([i]);
-  const todo = own.callees.slice();
-  while (todo.length && inlined < INLINE_MAX_SLOTS) {
-    const g = todo.pop()!;
-    if (seen.has(g)) continue;
-    seen.add(g);
-    const s = shape(g);
-    if (s.size > INLINE_MAX_BYTES) continue;
-    inlined += s.slots;
-    wide ||= s.wide;
-    todo.push(...s.callees);
+  if (own.callees.length) {
+    const stamp = stampsOf(m);
+    const mark = ++stamp.epoch;
+    stamp.seen[i] = mark;
+    const todo = own.callees.slice();
+    while (todo.length && inlined < INLINE_MAX_SLOTS) {
+      const g = todo.pop()!;
+      if (stamp.seen[g] === mark) continue;
+      stamp.seen[g] = mark;
+      const s = shape(g);
+      if (s.size > INLINE_MAX_BYTES) continue;
+      inlined += Math.max(1, s.slots);
+      wide ||= s.wide;
+      for (const c of s.callees) if (stamp.seen[c] !== mark) todo.push(c);
+    }
   }
   const slots = own.slots + Math.min(inlined, INLINE_MAX_SLOTS);
   return FRAME_BASE + SLOT_BYTES * (wide ? 2 : 1) * slots;
+}
+
+/** Visit marks for the callee walks of one module (an epoch per walk: no clearing). */
+const stampsByModule = new WeakMap<WasmModule, { seen: Int32Array; epoch: number }>();
+function stampsOf(m: WasmModule): { seen: Int32Array; epoch: number } {
+  let s = stampsByModule.get(m);
+  if (!s) stampsByModule.set(m, (s = { seen: new Int32Array(m.code.length), epoch: 0 }));
+  return s;
+}
+
+/** The type of every function (imports first), once per module. */
+const funcTypesOf = new WeakMap<WasmModule, FuncType[]>();
+function funcTypes(m: WasmModule): FuncType[] {
+  let list = funcTypesOf.get(m);
+  if (!list) {
+    const none: FuncType = { params: [], results: [] };
+    list = [];
+    for (const imp of m.imports) if (imp.kind === 'func') list.push(m.types[imp.typeIndex] ?? none);
+    for (const t of m.functions) list.push(m.types[t] ?? none);
+    funcTypesOf.set(m, list);
+  }
+  return list;
 }
 
 /** Whether any type or global of the module is a v128: then a v128 may reach any function's stack. */
@@ -160,29 +190,34 @@ const FD_POPS = FD.names.map((n, sub) => {
   return 2;
 });
 
-function fdEffect(sub: number, kind: number): [number, number] {
+/** pops << 4 | pushes (pops -1: unknown), without an array per operator. */
+const fx = (pops: number, pushes: number) => (pops << 4) | pushes;
+
+function fdEffect(sub: number, kind: number): number {
   switch (kind) {
     case Imm.memArg:
-      return sub === 0x0b ? [2, 0] : [1, 1]; // v128.store; the loads
+      return sub === 0x0b ? fx(2, 0) : fx(1, 1); // v128.store; the loads
     case Imm.memArgLane:
-      return sub >= 0x58 ? [2, 0] : [2, 1]; // store_lane; load_lane
+      return sub >= 0x58 ? fx(2, 0) : fx(2, 1); // store_lane; load_lane
     case Imm.v128:
-      return sub === 0x0c ? [0, 1] : [2, 1]; // v128.const; i8x16.shuffle
+      return sub === 0x0c ? fx(0, 1) : fx(2, 1); // v128.const; i8x16.shuffle
     case Imm.lane:
-      return FD.names[sub]!.includes('extract') ? [1, 1] : [2, 1];
+      return FD_EXTRACT[sub] ? fx(1, 1) : fx(2, 1);
     default:
-      return [FD_POPS[sub]!, 1];
+      return fx(FD_POPS[sub]!, 1);
   }
 }
 
-function feEffect(sub: number): [number, number] {
-  if (sub === 0) return [2, 1]; // notify
-  if (sub <= 2) return [3, 1]; // wait
-  if (sub === 3) return [0, 0]; // fence
-  if (sub <= 0x16) return [1, 1]; // loads
-  if (sub <= 0x1d) return [2, 0]; // stores
-  if (sub <= 0x47) return [2, 1]; // read-modify-write
-  return [3, 1]; // cmpxchg
+const FD_EXTRACT = FD.names.map((n) => n.includes('extract'));
+
+function feEffect(sub: number): number {
+  if (sub === 0) return fx(2, 1); // notify
+  if (sub <= 2) return fx(3, 1); // wait
+  if (sub === 3) return fx(0, 0); // fence
+  if (sub <= 0x16) return fx(1, 1); // loads
+  if (sub <= 0x1d) return fx(2, 0); // stores
+  if (sub <= 0x47) return fx(2, 1); // read-modify-write
+  return fx(3, 1); // cmpxchg
 }
 
 interface Frame {
@@ -206,6 +241,7 @@ function analyze(m: WasmModule, index: number): Shape {
   const body = m.code[index]!;
   const type = m.types[m.functions[index]!]!;
   const importedFuncs = countImports(m, 'func');
+  const types = funcTypes(m);
   const bytes = m.bytes;
   let locals = type.params.length;
   let wide = wideModule(m) || type.params.includes(ValType.v128);
@@ -214,61 +250,68 @@ function analyze(m: WasmModule, index: number): Shape {
     if (l.type === ValType.v128) wide = true;
   }
   const callees = new Set<number>();
-  const funcType = (f: number): FuncType => {
-    if (f >= importedFuncs) return m.types[m.functions[f - importedFuncs]!]!;
-    let seen = 0;
-    for (const i of m.imports) if (i.kind === 'func' && seen++ === f) return m.types[i.typeIndex]!;
-    return { params: [], results: [] };
-  };
 
   const r = new ByteReader(bytes, body.codeStart, body.body.end);
   const frames: Frame[] = [{ base: 0, params: 0, results: type.results.length, dead: false }];
-  // identities of the values on the operand stack (hashes), for repeated expressions
-  const ids: number[] = [];
-  const seenExpr = new Set<number>();
-  const repeated = new Set<number>();
+  // identities of the values on the operand stack (hashes), for repeated expressions; the pure
+  // expressions met are collected, then sorted to count the repeated ones (cheaper than a Set)
+  let ids = scratch.ids;
+  let exprs = scratch.exprs;
+  let nExprs = 0;
   let fresh = 1;
   let h = 0;
   let max = 0;
   let pushedTotal = 0;
   let consistent = true;
-  const push = (n: number, id = -fresh++) => {
-    for (let k = 0; k < n; k++) ids[h + k] = n === 1 ? id : -fresh++;
+  const push = (n: number, id: number) => {
+    if (h + n > ids.length) ids = scratch.ids = grow(ids, h + n);
+    if (n === 1) ids[h] = id;
+    else for (let k = 0; k < n; k++) ids[h + k] = -fresh++;
     h += n;
     pushedTotal += n;
     if (h > max) max = h;
   };
-  const pop = (n: number) => {
+  const pop = (n: number, top: Frame) => {
     h -= n;
-    if (h < frames[frames.length - 1]!.base) consistent = false;
+    if (h < top.base) consistent = false;
   };
-  const blockType = (): [number, number] => {
+  let btParams = 0;
+  let btResults = 0;
+  const blockType = (): void => {
     const b = bytes[r.pos]!;
-    if (b === 0x40) return r.pos++, [0, 0];
+    btParams = 0;
+    btResults = 0;
+    if (b === 0x40) {
+      r.pos++;
+      return;
+    }
     if (b >= 0x6f && b <= 0x7f) {
       if (b === ValType.v128) wide = true;
-      return r.pos++, [0, 1];
+      r.pos++;
+      btResults = 1;
+      return;
     }
     const t = m.types[r.s32()];
-    if (!t) return [0, 0];
+    if (!t) return;
     if (t.params.includes(ValType.v128) || t.results.includes(ValType.v128)) wide = true;
-    return [t.params.length, t.results.length];
+    btParams = t.params.length;
+    btResults = t.results.length;
   };
 
   while (r.pos < body.body.end) {
     const op = r.byte();
     const top = frames[frames.length - 1]!;
     if (op === 0x02 || op === 0x03 || op === 0x04) {
-      if (op === 0x04 && !top.dead) pop(1);
-      const [params, results] = blockType();
-      frames.push({ base: h - params, params, results, dead: top.dead });
+      if (op === 0x04 && !top.dead) pop(1, top);
+      blockType();
+      frames.push({ base: h - btParams, params: btParams, results: btResults, dead: top.dead });
       continue;
     }
     if (op === 0x05 || op === 0x0b) {
       if (!top.dead && h !== top.base + top.results) consistent = false;
       if (op === 0x05) {
         h = top.base;
-        push(top.params);
+        push(top.params, -fresh++);
         top.dead = frames[frames.length - 2]?.dead ?? false;
       } else {
         frames.pop();
@@ -276,7 +319,7 @@ function analyze(m: WasmModule, index: number): Shape {
         const outer = frames[frames.length - 1]!;
         if (!outer.dead) {
           h = top.base;
-          push(top.results);
+          push(top.results, -fresh++);
         }
       }
       continue;
@@ -288,49 +331,56 @@ function analyze(m: WasmModule, index: number): Shape {
       skipImmediates(r, kind);
       continue;
     }
-    const enddead = () => (top.dead = true);
-    if (op === 0x00 || op === 0x0c || op === 0x0f) {
+    if (op === 0x00 || op === 0x0c || op === 0x0f || op === 0x0e) {
       skipImmediates(r, kind);
-      enddead();
+      top.dead = true;
       continue;
     }
     if (op === 0x0d) {
       r.u32();
-      pop(1);
-      continue;
-    }
-    if (op === 0x0e) {
-      skipImmediates(r, kind);
-      enddead();
+      pop(1, top);
       continue;
     }
     if (op >= 0x10 && op <= 0x13) {
       let ft: FuncType;
       if (op === 0x10 || op === 0x12) {
         const f = r.u32();
-        ft = funcType(f);
+        ft = types[f] ?? NO_TYPE;
         if (f >= importedFuncs) callees.add(f - importedFuncs);
       } else {
-        ft = m.types[r.u32()] ?? { params: [], results: [] };
+        ft = m.types[r.u32()] ?? NO_TYPE;
         r.u32();
-        pop(1);
+        pop(1, top);
       }
       if (ft.params.includes(ValType.v128) || ft.results.includes(ValType.v128)) wide = true;
-      pop(ft.params.length);
-      if (op >= 0x12) enddead();
-      else push(ft.results.length);
+      pop(ft.params.length, top);
+      if (op >= 0x12) top.dead = true;
+      else push(ft.results.length, -fresh++);
       continue;
     }
     // ordinary operators: identities for repeated-expression counting
     let pops: number;
     let pushes: number;
-    if (op === PREFIX_FC) [pops, pushes] = [FC_POPS[sub] ?? 0, FC_PUSHES[sub] ?? 1];
-    else if (op === PREFIX_FD) {
+    if (op === PREFIX_FC) {
+      pops = FC_POPS[sub] ?? 0;
+      pushes = FC_PUSHES[sub] ?? 1;
+    } else if (op === PREFIX_FD) {
       wide = true;
-      [pops, pushes] = fdEffect(sub, kind);
-    } else if (op === PREFIX_FE) [pops, pushes] = feEffect(sub);
-    else [pops, pushes] = [POPS[op]!, PUSHES[op]!];
-    if (pops < 0) [pops, pushes] = [0, 1]; // unknown to this table: over-estimates the height
+      const e = fdEffect(sub, kind);
+      pops = e >> 4;
+      pushes = e & 15;
+    } else if (op === PREFIX_FE) {
+      const e = feEffect(sub);
+      pops = e >> 4;
+      pushes = e & 15;
+    } else {
+      pops = POPS[op]!;
+      pushes = PUSHES[op]!;
+    }
+    if (pops < 0) {
+      pops = 0; // unknown to this table: over-estimates the height
+      pushes = 1;
+    }
     const immStart = r.pos;
     skipImmediates(r, kind);
     if (op === 0x22) continue; // local.tee: the value stays, with its identity
@@ -339,20 +389,39 @@ function analyze(m: WasmModule, index: number): Shape {
       // a hash of the operator, its immediates and its operands
       let x = (op * 0x10001 + sub) | 0;
       for (let k = immStart; k < r.pos; k++) x = Math.imul(x ^ bytes[k]!, 0x01000193);
-      for (let k = 1; k <= pops; k++) x = Math.imul(x ^ (ids[h - k] ?? 0), 0x01000193);
+      for (let k = 1; k <= pops; k++) x = Math.imul(x ^ (h - k >= 0 ? ids[h - k]! : 0), 0x01000193);
       id = x;
       const constant = (op >= 0x41 && op <= 0x44) || op === 0x20 || op === 0xd0 || op === 0xd2 || (op === PREFIX_FD && sub === 0x0c);
       if (!constant) {
-        if (seenExpr.has(id)) repeated.add(id);
-        else seenExpr.add(id);
+        if (nExprs === exprs.length) exprs = scratch.exprs = grow(exprs, nExprs + 1);
+        exprs[nExprs++] = id;
       }
     }
-    pop(pops);
+    pop(pops, top);
     if (pushes) push(pushes, id || -fresh++);
   }
   if (!consistent) max = pushedTotal;
-  return { slots: locals + max + repeated.size, wide, callees: [...callees], size: body.body.end - body.body.start, consistent };
+  return { slots: locals + max + repeatedCount(exprs, nExprs), wide, callees: [...callees], size: body.body.end - body.body.start, consistent };
 }
+
+/** Reused buffers of `analyze` (one function at a time, per thread). */
+const scratch: { ids: Int32Array; exprs: Int32Array } = { ids: new Int32Array(256), exprs: new Int32Array(1024) };
+
+function grow(a: Int32Array, need: number): Int32Array {
+  const b = new Int32Array(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/** How many distinct values occur more than once among the first `n` of `xs` (sorts them in place). */
+function repeatedCount(xs: Int32Array, n: number): number {
+  const v = xs.subarray(0, n).sort();
+  let count = 0;
+  for (let i = 1; i < n; i++) if (v[i] === v[i - 1] && (i === 1 || v[i - 1] !== v[i - 2])) count++;
+  return count;
+}
+
+const NO_TYPE: FuncType = { params: [], results: [] };
 
 /** For tests: the pieces of one function's own cost. */
 export function frameShape(m: WasmModule, definedIndex: number): { slots: number; wide: boolean; size: number; consistent: boolean } {

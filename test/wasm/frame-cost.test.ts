@@ -79,3 +79,37 @@ t.test('the operand-stack analysis adds up on every function of real modules', a
   t.ok(functions > 100, `${functions} functions of ${modules} modules analysed`);
   t.same(bad, [], 'no function fell back to the count of all values pushed');
 });
+
+t.test('a long chain of tiny functions: each walk of small callees stops at the cap (no quadratic preparation)', async (t) => {
+  // 20,000 functions `() -> ()`, each calling the next: without a bound on the walk, costing every
+  // function would visit 2 * 10^8 callees
+  const n = 20_000;
+  const leb = (v: number) => {
+    const o: number[] = [];
+    do {
+      let b = v & 0x7f;
+      v >>>= 7;
+      if (v) b |= 0x80;
+      o.push(b);
+    } while (v);
+    return o;
+  };
+  const bodies: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const body = i + 1 < n ? [0, 0x10, ...leb(i + 1), 0x0b] : [0, 0x0b];
+    bodies.push(...leb(body.length), ...body);
+  }
+  const sec = (id: number, c: number[]) => [id, ...leb(c.length), ...c];
+  const bytes = Uint8Array.from([
+    0, 97, 115, 109, 1, 0, 0, 0,
+    ...sec(1, [1, 0x60, 0, 0]),
+    ...sec(3, [...leb(n), ...new Array<number>(n).fill(0)]),
+    ...sec(10, [...leb(n), ...bodies]),
+  ]);
+  t.ok(WebAssembly.validate(bytes), 'a valid module');
+  const m = readModule(bytes);
+  const costs = m.code.map((_, i) => frameCost(m, i));
+  t.equal(costs[0], FRAME_BASE + SLOT_BYTES * 5000, 'the first: the cap of inlined slots (each callee counts one)');
+  t.equal(costs[n - 1], FRAME_BASE, 'the last calls nothing');
+  t.equal(costs[n - 11], FRAME_BASE + SLOT_BYTES * 10, 'ten from the end: ten callees');
+});
