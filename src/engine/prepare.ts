@@ -11,7 +11,7 @@ import { type Policy, checkPolicy, floatsMode } from '../wasm/policy.js';
 import { readModule } from '../wasm/reader.js';
 import { type ModuleLayout, analyzeLayout } from '../wasm/layout.js';
 import { invalidModule, policyViolation } from './errors.js';
-import { type VariantShape, checkVariants } from './variant-limits.js';
+import { type VariantShape, checkVariants, mayReachEngineLimits } from './variant-limits.js';
 
 export interface InstrumentSettings {
   /** Declared memory maxima are lowered to this (the configured memory ceiling), in pages. */
@@ -161,11 +161,13 @@ export function prepareWithBytes(bytes: Uint8Array, settings: InstrumentSettings
   const chosen = settingsFor(settings, policy);
   const compiled = compileVariant(module, info, toShared(bytes), chosen, true, variant);
   // every other variant an execution may need fits V8's limits too: accepted now, never refused later
-  const others = ALL_VARIANTS.filter((v) => v.localFuel !== true || v.shared !== (variant === 'shared'));
-  const problem = checkVariants(module, others, (v) =>
-    variantOptions({ name: compiled.prepared.name, settings: chosen, localFuel: v.localFuel, variant: v.shared ? 'shared' : 'plain', info }),
-  );
-  if (problem) throw policyViolation(`module cannot be metered: ${problem}`);
+  if (mayReachEngineLimits(module)) {
+    const others = ALL_VARIANTS.filter((v) => v.localFuel !== true || v.shared !== (variant === 'shared'));
+    const problem = checkVariants(module, others, (v) =>
+      variantOptions({ name: compiled.prepared.name, settings: chosen, localFuel: v.localFuel, variant: v.shared ? 'shared' : 'plain', info }),
+    );
+    if (problem) throw policyViolation(`module cannot be metered: ${problem}`);
+  }
   return compiled;
 }
 

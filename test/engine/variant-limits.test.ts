@@ -6,7 +6,7 @@
 import t from 'tap';
 import { prepare } from '../../src/engine/prepare.js';
 import { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY } from '../../src/engine/defaults.js';
-import { V8_MAX_FUNCTION_BYTES } from '../../src/engine/variant-limits.js';
+import { GROWTH_BOUND, GROWTH_FIXED, V8_MAX_FUNCTION_BYTES, mayReachEngineLimits } from '../../src/engine/variant-limits.js';
 import { instrumentModule } from '../../src/wasm/instrument.js';
 import { readModule } from '../../src/wasm/reader.js';
 import { requestError } from '../support/engine.js';
@@ -57,4 +57,19 @@ t.test('a function that fits only in its fast variant is refused at preparation'
 t.test('a function that fits in every variant is prepared', async (t) => {
   const p = prepare(module(300_000), DEFAULT_ENGINE_CONFIG.instrument, policy);
   t.equal(p.info.exports[0]?.name, 'main');
+});
+
+t.test('only modules with a function near the limits are checked variant by variant', async (t) => {
+  t.equal(mayReachEngineLimits(readModule(module(1000))), false, 'a 4 KB function: no variant can reach the limit');
+  t.equal(mayReachEngineLimits(readModule(module(430_000))), true, 'a 1.7 MB function: checked');
+  // the bound holds with room to spare: the largest growth over the examples is far below it
+  for (const n of [10, 1000, 100_000]) {
+    const m = readModule(module(n));
+    for (const localFuel of [true, false]) {
+      const out = readModule(instrumentModule(m, { localFuel, hostHooks: true, importMemory: true, moduleName: 'm' }).bytes).code[0]!;
+      const grown = out.body.end - out.body.start;
+      const original = m.code[0]!.body.end - m.code[0]!.body.start;
+      t.ok(grown <= original * GROWTH_BOUND + GROWTH_FIXED, `n=${n} localFuel=${localFuel}: ${grown} <= ${original} x ${GROWTH_BOUND} + ${GROWTH_FIXED}`);
+    }
+  }
 });
