@@ -118,6 +118,25 @@ t.test('deep recursion with large frames: the same answer cold and hot (V8 tier 
   await alive(t, 'after the recursion');
 });
 
+t.test('a request timing out while queued holds no one up (one worker)', { skip: remote ? 'needs a server of its own with one worker' : false }, async (t) => {
+  const one = await startServer(t, { WORKERS: '1', STORE_DIR: 'none', SEED_EXAMPLES: 'false' });
+  const spin = b64(await wat('(module (func (export "main") (loop $l (br $l))))'));
+  const seven = b64(await wat('(module (func (export "main") (result i32) i32.const 7))'));
+  // keeps the one worker busy for a while, then ends by itself (out of fuel): no worker is stopped
+  const busy = one.execute({ contract: { wasm: spin }, limits: { fuel: 1_000_000_000, timeoutMs: 20_000 } }, 30_000).then((r) => ({ r, at: performance.now() }));
+  await new Promise((r) => setTimeout(r, 100));
+  const queued = await one.execute({ contract: { wasm: seven }, limits: { timeoutMs: 50 } });
+  t.equal(queued.body.error?.kind, 'timeout', 'the queued request answers timeout at its limit');
+  t.equal(queued.body.timings.executeMs, 0, 'it never ran');
+  t.ok(queued.body.timings.queueMs >= 45, `its wait is in queueMs (${queued.body.timings.queueMs})`);
+  const next = one.execute({ contract: { wasm: seven }, limits: { timeoutMs: 20_000 } }, 30_000).then((r) => ({ r, at: performance.now() }));
+  const [b, n] = await Promise.all([busy, next]);
+  t.equal(b.r.body.error?.kind, 'out_of_fuel', 'the running execution was not stopped');
+  t.same(n.r.body.result?.values, [7]);
+  // before the fix the pool waited up to 10 s for a "replacement" of a worker it never stopped
+  t.ok(n.at - b.at < 3000, `the next request ran once the worker was free (${Math.round(n.at - b.at)} ms after)`);
+});
+
 t.test('memory.atomic.wait on a shared memory is refused at once, not held until the timeout', async (t) => {
   const wait = b64(await wat(own('(drop (memory.atomic.wait32 (i32.const 0) (i32.const 0) (i64.const -1)))', 'shared'), { features }));
   const r = await S.request('POST', '/execute', { contract: { wasm: wait }, limits: { timeoutMs: 5000 } });

@@ -6,11 +6,12 @@
  */
 import t from 'tap';
 import { maxAnswerBytes } from '../../src/engine/answer-bound.js';
-import { b64, req, startApp, wat } from '../support/http.js';
+import { b64, req, wat } from '../support/http.js';
+import { startProcessApp } from '../support/process-app.js';
 
 const BUDGET = 600_000;
 const output = { maxOutputBytes: 65536, maxLogLines: 16, maxLogLineBytes: 256 };
-const { app } = await startApp(t, { maxBatchResponseBytes: BUDGET, engine: { output } });
+const { app } = await startProcessApp(t, { maxBatchResponseBytes: BUDGET, engine: { output } });
 const PER_CALL = maxAnswerBytes(output); // 183,320 bytes
 const batch = (calls: unknown[]) => req(app, { method: 'POST', url: '/execute/batch', payload: { calls } });
 

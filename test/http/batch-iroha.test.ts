@@ -10,11 +10,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { b64, req, startApp, wat } from '../support/http.js';
+import { startProcessApp } from '../support/process-app.js';
 import * as I from '../support/iroha.js';
 
 // a worker's first callback starts its I/O thread, slow on a loaded machine: not what is tested here
-const { app } = await startApp(t, { iroha: { callbackTimeoutMs: 10_000 } });
-const batch = (calls: unknown[]) => req(app, { method: 'POST', url: '/execute/batch', payload: { calls } });
+const IROHA = { iroha: { callbackTimeoutMs: 10_000 } };
+// the spawned production process (dist/server.js), every request over a socket
+const { app } = await startProcessApp(t, IROHA);
+const batch = (calls: unknown[], on = app) => req(on, { method: 'POST', url: '/execute/batch', payload: { calls } });
 
 /** The peer: answers every instruction Ok(()), and counts them. */
 const sent: Buffer[] = [];
@@ -74,10 +77,12 @@ t.test('one call times out: each instruction reaches the peer once, every other 
 t.test('the worker is lost under a call: the calls before it keep their answers, those after it run', async (t) => {
   sent.length = 0;
   const forever = { contract: { wasm: spin }, limits: { fuel: 10_000_000_000, timeoutMs: 20_000 } };
-  const running = batch([mint(1), forever, mint(2)]);
+  // in-process: a worker is stopped from inside (as a crash would), which a spawned server offers no way to do
+  const { app: local } = await startApp(t, IROHA);
+  const running = batch([mint(1), forever, mint(2)], local);
   for (let i = 0; i < 500 && sent.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   await new Promise((r) => setTimeout(r, 100));
-  await app.executionPool.killWorker(0);
+  await local.executionPool.killWorker(0);
   const r = await running;
   t.equal(r.status, 200);
   t.equal(r.body.results[0].ok, true);

@@ -6,7 +6,8 @@
  */
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
-import { b64, example, req, sha256, startApp, textOf, wat } from '../support/http.js';
+import { b64, example, req, sha256, textOf, wat } from '../support/http.js';
+import { startProcessApp } from '../support/process-app.js';
 import { redisSkip, TestRedis } from '../support/redis.js';
 
 const skip = redisSkip();
@@ -21,7 +22,7 @@ async function lookupErrors(app: FastifyInstance): Promise<number> {
 
 t.test('Redis frozen: a batch of 30 calls by hash waits one store timeout, not thirty', { skip }, async (t) => {
   const redis = await TestRedis.start(t);
-  const { app } = await startApp(t, { seedExamples: false, store: { shared: redis.url, sharedTimeoutMs: TIMEOUT_MS, sharedKeyPrefix: `b${process.pid}:` } });
+  const { app } = await startProcessApp(t, { seedExamples: false, store: { shared: redis.url, sharedTimeoutMs: TIMEOUT_MS, sharedKeyPrefix: `b${process.pid}:` } });
   // ten modules this replica has never seen, each named by three calls
   const hashes: string[] = [];
   for (let i = 0; i < 10; i++) hashes.push(sha256(await wat(`(module (func (export "main") (result i32) i32.const ${i}))`)));

@@ -5,7 +5,8 @@
  * the JSON form of negative zero, "-0", for f32/f64 arguments and results.
  */
 import t from 'tap';
-import { assertError, b64, execute, req, type Res, sha256, startApp, wat } from '../support/http.js';
+import { assertError, b64, execute, req, type Res, sha256, wat } from '../support/http.js';
+import { startProcessApp } from '../support/process-app.js';
 
 /** A module of about `pad` bytes whose `main` returns `n`. */
 const padded = (n: number, pad: number) => wat(`(module (memory 1) (data (i32.const 0) "${'x'.repeat(pad)}") (func (export "main") (result i32) i32.const ${n}))`);
@@ -15,7 +16,7 @@ const put = (app: Parameters<typeof req>[0], bytes: Uint8Array): Promise<Res> =>
 const get = (app: Parameters<typeof req>[0], hash: string): Promise<Res> => req(app, { method: 'GET', url: `/modules/${hash}` });
 
 t.test('a module only ever sent inline: 404 by hash, as GET says, until uploaded', async (t) => {
-  const { app } = await startApp(t, { seedExamples: false });
+  const { app } = await startProcessApp(t, { seedExamples: false });
   const m = await padded(41, 10);
   const hash = sha256(m);
   const inline = await execute(app, { contract: { wasm: b64(m) } });
@@ -35,7 +36,7 @@ t.test('a module only ever sent inline: 404 by hash, as GET says, until uploaded
 
 t.test('memory only: an evicted module is 404 for GET and execute alike, until uploaded again', async (t) => {
   // a budget of two ~1 KiB modules; the module size limit must fit in it (the config refuses less)
-  const { app } = await startApp(t, { seedExamples: false, store: { dir: null, memoryBudgetBytes: 2400 }, policy: { maxModuleBytes: 2400 } });
+  const { app } = await startProcessApp(t, { seedExamples: false, store: { dir: null, memoryBudgetBytes: 2400 }, policy: { maxModuleBytes: 2400 } });
   const [a, b, c] = await Promise.all([padded(1, 1000), padded(2, 1000), padded(3, 1000)]);
   const [ha, hb, hc] = [a, b, c].map(sha256) as [string, string, string];
   t.equal((await put(app, a)).status, 201);
@@ -59,7 +60,7 @@ t.test('memory only: an evicted module is 404 for GET and execute alike, until u
 });
 
 t.test('negative zero: "-0" in results, "-0" or a literal -0 in arguments', async (t) => {
-  const { app } = await startApp(t, { seedExamples: false });
+  const { app } = await startProcessApp(t, { seedExamples: false });
   const m = b64(
     await wat(`(module
       (func (export "neg64") (param f64) (result f64) local.get 0 f64.neg)

@@ -40,7 +40,8 @@ export async function startProcessApp(t: T, overrides: Record<string, unknown> =
   const { store, ...rest } = overrides as { store?: Record<string, unknown>; overload?: Record<string, unknown> };
   const dir = mkdtempSync(join(tmpdir(), 'wcr-proc-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const storeDir = (store?.dir as string | undefined) ?? join(dir, 'store');
+  // a store directory given by the caller (null: memory only) is kept as it is
+  const storeDir = store?.dir !== undefined ? (store.dir as string | null) : join(dir, 'store');
   const config: Config = loadConfig({}, { workers: 1, logLevel: 'silent', ...rest, overload: { maxEventLoopDelayMs: 0, ...rest.overload }, store: { ...store, dir: storeDir } });
   const file = join(dir, 'config.json');
   writeFileSync(file, JSON.stringify({ ...config, host: '127.0.0.1', port: 0, logLevel: 'info' }));
@@ -68,7 +69,7 @@ export async function startProcessApp(t: T, overrides: Record<string, unknown> =
       },
     },
   };
-  return { app: app as unknown as FastifyInstance, config, storeDir };
+  return { app: app as unknown as FastifyInstance, config, storeDir: storeDir as string };
 }
 
 /** The hostile corpus runs against the spawned process, or in-process with HOSTILE_TARGET=app (for debugging it). */
