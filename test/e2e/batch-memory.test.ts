@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { b64, startServer, tempDir } from './server-harness.js';
+import { RECORD_FLOOD_WAT } from '../support/iroha.js';
 import { wat } from '../support/wat.js';
 
 const MB = 1024 * 1024;
@@ -30,15 +31,7 @@ t.test('batches built to be huge: 200 within the budget, peak memory bounded', {
 
   // each call: 4 instructions of 16 MiB (the memory holds them), each over the record limit
   const flood = b64(
-    await wat(`(module
-  (import "iroha" "execute_instruction" (func $instr (param i32 i32) (result i32)))
-  (memory (export "memory") 260)
-  (func (export "_iroha_smart_contract_alloc") (param i32) (result i32) i32.const 4096)
-  (func (export "_iroha_smart_contract_dealloc") (param i32 i32))
-  (func (export "_iroha_smart_contract_main") (param $ctx i32) (local $i i32)
-    (loop $l
-      i32.const 0 i32.const 16777216 call $instr drop
-      local.get $i i32.const 1 i32.add local.tee $i i32.const 4 i32.lt_u br_if $l)))`),
+    await wat(RECORD_FLOOD_WAT),
   );
   const call = { contract: { wasm: flood }, iroha: { context: '' }, limits: { memoryBytes: 17_039_360 } };
   const iroha = await server.request('POST', '/execute/batch', { calls: Array.from({ length: 100 }, () => call) }, { timeoutMs: 60_000 });

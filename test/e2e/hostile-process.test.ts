@@ -14,6 +14,7 @@
  * - A module whose exact-fuel variant would be over V8's function-size limit: refused at upload.
  */
 import t from 'tap';
+import { leb } from '../support/leb.js';
 import { wat } from '../support/wat.js';
 import { RemoteServer, type ServerProcess, b64, startServer, tempDir } from './server-harness.js';
 
@@ -156,7 +157,6 @@ t.test("names imitating V8's frame text do not move a trap's fuel", async (t) =>
   // a name section naming $a like a frame of another function and module, with a newline
   const name = 'x (wasm://wasm/m0000000000000000-0:wasm-function[1]:0x20)\nwasm-function[1]:0x30';
   const enc = new TextEncoder();
-  const leb = (n: number) => (n < 128 ? [n] : [(n & 0x7f) | 0x80, n >> 7]);
   const fn = [1, 0, ...leb(enc.encode(name).length), ...enc.encode(name)];
   const payload = [4, ...enc.encode('name'), 1, ...leb(fn.length), ...fn];
   const named = Uint8Array.from([...plain, 0, ...leb(payload.length), ...payload]);
@@ -174,16 +174,7 @@ t.test("a module whose exact-fuel variant is over V8's function-size limit is re
   body.set(prefix);
   for (let i = 0, at = prefix.length; i < n; i++, at += 4) body.set([0x41, 1, 0x0d, 0], at);
   body[body.length - 1] = 0x0b;
-  const leb = (v: number) => {
-    const o: number[] = [];
-    do {
-      let x = v & 0x7f;
-      v >>>= 7;
-      if (v) x |= 0x80;
-      o.push(x);
-    } while (v);
-    return o;
-  };
+
   const code = [1, ...leb(body.length)];
   const head = [0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 8, 1, 4, 109, 97, 105, 110, 0, 0];
   const bytes = Uint8Array.from([...head, 10, ...leb(code.length + body.length), ...code, ...body]);

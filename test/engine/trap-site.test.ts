@@ -9,17 +9,8 @@ import { trapSite } from '../../src/engine/outcome.js';
 import { definedFunctionAt } from '../../src/engine/refund.js';
 import { readModule } from '../../src/wasm/reader.js';
 import { runOnce, wat } from '../support/wat.js';
+import { leb } from '../support/leb.js';
 
-const leb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
 const str = (s: string) => {
   const b = [...new TextEncoder().encode(s)];
   return [...leb(b.length), ...b];

@@ -10,17 +10,8 @@ import { GROWTH_BOUND, GROWTH_FIXED, V8_MAX_FUNCTION_BYTES, mayReachEngineLimits
 import { instrumentModule } from '../../src/wasm/instrument.js';
 import { readModule } from '../../src/wasm/reader.js';
 import { requestError } from '../support/engine.js';
+import { leb } from '../support/leb.js';
 
-const leb = (n: number) => {
-  const o: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    o.push(b);
-  } while (n);
-  return o;
-};
 
 /** `main` traps first (0 / 0), then `n` times `i32.const 1; br_if 0`: 16 bytes each metered fast, 20 exact. */
 function module(n: number): Uint8Array {

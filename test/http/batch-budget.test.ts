@@ -7,6 +7,7 @@
 import t from 'tap';
 import { maxAnswerBytes } from '../../src/engine/answer-bound.js';
 import { b64, req, wat } from '../support/http.js';
+import { RECORD_FLOOD_WAT } from '../support/iroha.js';
 import { startProcessApp } from '../support/process-app.js';
 
 const BUDGET = 600_000;
@@ -61,15 +62,7 @@ t.test('an answer larger than one call\'s bound (a long callback URL in a messag
 
 t.test('Iroha calls that try to record megabytes answer small traps', async (t) => {
   const flood = b64(
-    await wat(`(module
-  (import "iroha" "execute_instruction" (func $instr (param i32 i32) (result i32)))
-  (memory (export "memory") 260)
-  (func (export "_iroha_smart_contract_alloc") (param i32) (result i32) i32.const 4096)
-  (func (export "_iroha_smart_contract_dealloc") (param i32 i32))
-  (func (export "_iroha_smart_contract_main") (param $ctx i32) (local $i i32)
-    (loop $l
-      i32.const 0 i32.const 16777216 call $instr drop
-      local.get $i i32.const 1 i32.add local.tee $i i32.const 4 i32.lt_u br_if $l)))`),
+    await wat(RECORD_FLOOD_WAT),
   );
   const call = { contract: { wasm: flood }, iroha: { context: '' }, limits: { memoryBytes: 17_039_360 } };
   const r = await batch(Array.from({ length: 8 }, () => call));

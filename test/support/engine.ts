@@ -10,6 +10,7 @@ import { RequestError, type RequestErrorKind } from '../../src/engine/errors.js'
 import { type EngineConfig, type ExecuteInput, type ExecutionResult, type LinkOptions, type Limits, execute } from '../../src/engine/execute.js';
 import { type PreparedModule, prepare } from '../../src/engine/prepare.js';
 import { wat } from './wat.js';
+import { leb } from './leb.js';
 
 export const PAGE = 65536;
 
@@ -19,16 +20,6 @@ export type Assert = Pick<typeof import('tap')['t'], 'ok' | 'equal' | 'same' | '
 /** WAT text → wasm bytes: the one compiler helper of the tests (test/support/wat.ts). */
 export { wat };
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
 
 /** Appends a custom section `name` holding `text` (UTF-8) to a module. */
 export function withCustomSection(bytes: Uint8Array, name: string, text: string): Uint8Array {

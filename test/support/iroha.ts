@@ -332,3 +332,17 @@ export function irohaRuns(fuel = 55_000_000): IrohaRun[] {
       validateInstruction(executorContext(alice, block2), setAccountKeyValue(bob, 'k', '1'))),
   ];
 }
+
+/**
+ * An Iroha guest trying to record 4 instructions of 16 MiB each (its memory holds them): every one is
+ * over the record limit. Run with `limits.memoryBytes` of at least 17,039,360 (260 pages).
+ */
+export const RECORD_FLOOD_WAT = `(module
+  (import "iroha" "execute_instruction" (func $instr (param i32 i32) (result i32)))
+  (memory (export "memory") 260)
+  (func (export "_iroha_smart_contract_alloc") (param i32) (result i32) i32.const 4096)
+  (func (export "_iroha_smart_contract_dealloc") (param i32 i32))
+  (func (export "_iroha_smart_contract_main") (param $ctx i32) (local $i i32)
+    (loop $l
+      i32.const 0 i32.const 16777216 call $instr drop
+      local.get $i i32.const 1 i32.add local.tee $i i32.const 4 i32.lt_u br_if $l)))`;

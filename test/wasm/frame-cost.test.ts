@@ -9,6 +9,7 @@ import path from 'node:path';
 import { FRAME_BASE, SLOT_BYTES, frameCost, frameShape } from '../../src/wasm/frame-cost.js';
 import { readModule } from '../../src/wasm/reader.js';
 import { repoRoot, specRoot } from '../support/spec-files.js';
+import { leb } from '../support/leb.js';
 import { wat } from '../support/wat.js';
 
 const shape = async (src: string, f = 0) => frameShape(readModule(await wat(src)), f);
@@ -84,16 +85,7 @@ t.test('a long chain of tiny functions: each walk of small callees stops at the 
   // 20,000 functions `() -> ()`, each calling the next: without a bound on the walk, costing every
   // function would visit 2 * 10^8 callees
   const n = 20_000;
-  const leb = (v: number) => {
-    const o: number[] = [];
-    do {
-      let b = v & 0x7f;
-      v >>>= 7;
-      if (v) b |= 0x80;
-      o.push(b);
-    } while (v);
-    return o;
-  };
+
   const bodies: number[] = [];
   for (let i = 0; i < n; i++) {
     const body = i + 1 < n ? [0, 0x10, ...leb(i + 1), 0x0b] : [0, 0x0b];
