@@ -3,8 +3,8 @@
  *
  * Every workload runs in one process as four variants of the same module, each compiled and
  * instantiated once: the original, the fully metered module (what the engine runs: fuel + call
- * depth + memory budget, the meter in imported globals), two breakdowns (fuel only, call depth only)
- * and the `standalone` variant (fuel + depth with the meter's globals defined inside the module
+ * stack budget + memory budget, the meter in imported globals), two breakdowns (fuel only, stack budget only)
+ * and the `standalone` variant (fuel + stack budget with the meter's globals defined inside the module
  * instead of imported: same code, shows what the imported-global indirection costs). After a warm-up (so every
  * hot function has tiered up to TurboFan), rounds run each variant once, rotating the order each
  * round; the reported ratio is the median over rounds of time(variant) / time(original) in that round.
@@ -44,7 +44,7 @@ interface Workload {
   expected: string;
 }
 
-export const VARIANTS = ['original', 'metered', 'fuel only', 'depth only', 'standalone'] as const;
+export const VARIANTS = ['original', 'metered', 'fuel only', 'stack only', 'standalone'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
 function variantOptions(v: Variant): InstrumentOptions | null {
@@ -55,7 +55,7 @@ function variantOptions(v: Variant): InstrumentOptions | null {
       return { ...ENGINE_OPTIONS };
     case 'fuel only':
       return { ...ENGINE_OPTIONS, stack: false };
-    case 'depth only':
+    case 'stack only':
       return { ...ENGINE_OPTIONS, fuel: false };
     case 'standalone':
       return { ...ENGINE_OPTIONS, standalone: { fuel: FUEL, stackBytes: DEPTH } };
@@ -382,8 +382,8 @@ export async function runOverhead(o: OverheadOptions): Promise<OverheadResult[]>
     metered.run();
     const fuelPerRun = FUEL - (metered.meter!.fuel.value as bigint);
 
-    const times: Record<Variant, number[]> = { original: [], metered: [], 'fuel only': [], 'depth only': [], standalone: [] };
-    const ratios: Record<Variant, number[]> = { original: [], metered: [], 'fuel only': [], 'depth only': [], standalone: [] };
+    const times: Record<Variant, number[]> = { original: [], metered: [], 'fuel only': [], 'stack only': [], standalone: [] };
+    const ratios: Record<Variant, number[]> = { original: [], metered: [], 'fuel only': [], 'stack only': [], standalone: [] };
     for (let r = 0; r < o.rounds; r++) {
       const round = {} as Record<Variant, number>;
       for (let k = 0; k < insts.length; k++) {

@@ -50,7 +50,7 @@ function overheadSection(rs: OverheadResult[]): string {
     `**${fmt.ratio(r.ratio.metered)}**`,
     `${r.spread[0].toFixed(2)}–${r.spread[1].toFixed(2)}`,
     fmt.ratio(r.ratio['fuel only']),
-    fmt.ratio(r.ratio['depth only']),
+    fmt.ratio(r.ratio['stack only']),
     fmt.ratio(r.ratio.standalone),
     fmt.int(r.fuelPerRun),
     fmt.ratio(r.codeGrowth),
@@ -60,12 +60,12 @@ function overheadSection(rs: OverheadResult[]): string {
     `### 1. Fuel-metering overhead (target ≤ ${TARGET.overhead.toFixed(2)}×)`,
     '',
     `Median of ${rs[0]?.rounds ?? 0} rounds after warm-up; times are the median single run in ms. ` +
-      '"metered" is what the engine runs (fuel + call depth + memory budget, meter in imported globals); ' +
-      '"fuel only" / "depth only" instrument one of the two; "standalone" is fuel + depth with the meter ' +
+      '"metered" is what the engine runs (fuel + stack budget + memory budget, meter in imported globals); ' +
+      '"fuel only" / "stack only" instrument one of the two; "standalone" is fuel + stack budget with the meter ' +
       'globals defined inside the module instead of imported. "code ×" = instrumented / original code section size.',
     '',
     table(
-      ['workload', 'one run', 'original ms', 'metered ms', 'metered / original', 'range', 'fuel only', 'depth only', 'standalone', 'fuel per run', 'code ×'],
+      ['workload', 'one run', 'original ms', 'metered ms', 'metered / original', 'range', 'fuel only', 'stack only', 'standalone', 'fuel per run', 'code ×'],
       rows,
       ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
@@ -190,7 +190,7 @@ const header = [
   '',
   `- Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.platform}`,
   `- Node ${m.node} (V8 ${m.v8}); commit ${m.commit}`,
-  `- Meter for instrumented runs: fuel ${FUEL === 2n ** 62n ? '2^62' : String(FUEL)}, depth ${DEPTH.toLocaleString('en-US')}, ` +
+  `- Meter for instrumented runs: fuel ${FUEL === 2n ** 62n ? '2^62' : String(FUEL)}, stack budget ${DEPTH.toLocaleString('en-US')}, ` +
     `pages ${PAGES}, flags 0; instrumented with the engine's options (memory cap 4096 pages, table cap 10,000).`,
 ].join('\n');
 
