@@ -136,18 +136,28 @@ const errorKinds = new WeakMap<FastifyRequest, ErrorKind>();
 /** The error kind a request was answered with, if any (for metrics). */
 export const errorKindOf = (req: FastifyRequest): ErrorKind | undefined => errorKinds.get(req);
 
+/**
+ * The answer to an error of a request's own (its module, its link, its store lookups), or null: the
+ * error handler's, and a batch's for each call (routes/batch.ts).
+ */
+export function requestHttpError(err: unknown): HttpError | null {
+  if (err instanceof HttpError) return err;
+  if (err instanceof RequestError) return fromRequestError(err);
+  if (err instanceof SharedStoreError) return storeUnavailable(err, 'retry later');
+  if (err instanceof StoreBusyError) return new HttpError(503, 'overloaded', `${err.message}: retry later`, 1);
+  return null;
+}
+
 /** The one error handler: every error leaves as the documented body, never as a stack trace. */
 export function handleError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): void {
   let e: HttpError;
-  if (err instanceof HttpError) e = err;
-  else if (err instanceof RequestError) e = fromRequestError(err);
+  const own = requestHttpError(err);
+  if (own) e = own;
   else if (err instanceof WorkerLostError) {
     // not an outcome of the execution (it did not finish) and not retried here: it may have called the peer
     req.log.warn({ err: err.message }, 'worker lost under an execution');
     e = new HttpError(503, 'worker_lost', `${err.message}: retry the request`, 1);
-  } else if (err instanceof SharedStoreError) e = storeUnavailable(err, 'retry later');
-  else if (err instanceof StoreBusyError) e = new HttpError(503, 'overloaded', `${err.message}: retry later`, 1);
-  else {
+  } else {
     const fe = err as FastifyError;
     if (fe.validation) e = new HttpError(400, 'bad_request', fe.message);
     else if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {

@@ -12,9 +12,7 @@ import type { BatchOutcome } from '../../pool/batch.js';
 import { QueueFullError, type ExecutionPool } from '../../pool/pool.js';
 import { BatchLookups } from '../batch-lookups.js';
 import { type CallContext, prepareCall, recordCall } from '../call.js';
-import { StoreBusyError } from '../../store/module-store.js';
-import { SharedStoreError } from '../../store/shared-store.js';
-import { HttpError, errorKindOf, fromRequestError, overloadedError, storeUnavailable } from '../errors.js';
+import { errorKindOf, overloadedError, requestHttpError } from '../errors.js';
 import { ERROR_EXAMPLES as E, ExecuteBatchResponse, errorResponse, executeBatchRequest } from '../schemas.js';
 
 export interface BatchRouteOptions extends CallContext {
@@ -29,16 +27,7 @@ export interface BatchRouteOptions extends CallContext {
 type Entry = ExecutionResult | { status: number; error: { kind: string; message: string } };
 
 const asEntry = (e: unknown): Entry => {
-  const h =
-    e instanceof RequestError
-      ? fromRequestError(e)
-      : e instanceof HttpError
-        ? e
-        : e instanceof SharedStoreError
-          ? storeUnavailable(e, 'retry later')
-          : e instanceof StoreBusyError
-            ? new HttpError(503, 'overloaded', `${e.message}: retry this call later`, 1)
-            : null;
+  const h = requestHttpError(e);
   if (!h) throw e;
   return { status: h.status, error: { kind: h.kind, message: h.message } };
 };
