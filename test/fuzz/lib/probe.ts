@@ -4,19 +4,13 @@
  * changes; the export section is re-encoded here (not by src/wasm/writer.ts, which is under test).
  */
 import { readModule } from '../../../src/wasm/reader.js';
+import { leb } from '../../support/leb.js';
 import { countImports, type WasmModule } from '../../../src/wasm/module.js';
 
 export const PROBE_MEMORY = 'probe:memory';
 export const probeGlobal = (i: number) => `probe:global:${i}`;
 
-function uleb(n: number, out: number[]): void {
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-}
+const uleb = (n: number, out: number[]): void => void out.push(...leb(n));
 
 function name(s: string, out: number[]): void {
   const b = new TextEncoder().encode(s);
