@@ -1,7 +1,7 @@
 /** Messages between `run` (main thread) and its worker (run-worker.ts). */
 import type { ExecutionResult, LinkOptions, Limits } from '../engine/execute.js';
 import type { ModuleInfo } from '../engine/prepare.js';
-import type { IrohaInput } from '../engine/iroha-abi.js';
+import type { IrohaInput } from '../engine/profiles/iroha/abi.js';
 
 export interface RunJob {
   contract: Uint8Array;

@@ -8,7 +8,7 @@ import { timeoutResult } from '../engine/execute.js';
 import type { PreparedModule } from '../engine/prepare.js';
 import { HELP, type IrohaArgs, type RunArgs, parseHex, parseRunArgs } from './args.js';
 import { RequestError, badRequest } from '../engine/errors.js';
-import type { IrohaInput } from '../engine/iroha-abi.js';
+import type { IrohaInput } from '../engine/profiles/iroha/abi.js';
 import { readBytes, readText } from './files.js';
 import { EXIT, printInternal, printJson, printRequestError } from './output.js';
 import type { RunJob, WorkerMessage } from './run-protocol.js';

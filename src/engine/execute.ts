@@ -3,9 +3,9 @@
  * under one meter, call the entrypoint, and describe the outcome as the §3 response body.
  */
 import { linkError, badRequest, HostTrap } from './errors.js';
-import { type Guest, IROHA_ALLOC, IROHA_DEALLOC, IROHA_MODULE, type IrohaInput, type IrohaPlan, IrohaState, type PeerLink, irohaImports, planIroha, verdictReport, writeToGuest } from './iroha-abi.js';
-import { HttpPeer, type PeerConfig, ReplayPeer } from './iroha-peer.js';
-import { type IrohaVerdict, decodeVerdict, readLengthPrefixed } from './iroha-scale.js';
+import { type Guest, IROHA_ALLOC, IROHA_DEALLOC, IROHA_MODULE, type IrohaInput, type IrohaPlan, IrohaState, type PeerLink, irohaImports, planIroha, verdictReport, writeToGuest } from './profiles/iroha/abi.js';
+import { HttpPeer, type PeerConfig, ReplayPeer } from './profiles/iroha/peer.js';
+import { type IrohaVerdict, decodeVerdict, readLengthPrefixed } from './profiles/iroha/scale.js';
 import { HOST_SIGNATURES, HostState, type LogLine, type OutputLimits, hostImports } from './host-abi.js';
 import { type BridgePlan, type LinkStats, bridgeImports, planBridge } from './linking/bridge.js';
 import { type SharedPlan, type Stacks, planShared, sharedContractImports, stackImports } from './linking/shared.js';

@@ -5,7 +5,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { checkCallbackUrl } from '../callback/origins.js';
 import { check, type ExecuteInput, type ExecutionResult, type Limits } from '../engine/execute.js';
-import type { IrohaInput } from '../engine/iroha-abi.js';
+import type { IrohaInput } from '../engine/profiles/iroha/abi.js';
 import { HttpError } from './errors.js';
 import { resolveLimits } from './limits.js';
 import type { Metrics } from './metrics.js';

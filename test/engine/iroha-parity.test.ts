@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { DEFAULT_ENGINE_CONFIG } from '../../src/engine/defaults.js';
 import { execute } from '../../src/engine/execute.js';
-import { decodeVerdict } from '../../src/engine/iroha-scale.js';
+import { decodeVerdict } from '../../src/engine/profiles/iroha/scale.js';
 import { prep } from '../support/engine.js';
 import {
   FIXTURE, IROHA_FIXTURES, type IrohaRun, findReferencePython, fromHex, irohaRuns, logInstruction, mintAssetNumeric, runIrohaReference, setAccountKeyValue, toHex,

@@ -2,7 +2,7 @@
 import t from 'tap';
 import {
   OK_UNIT, decodeDbg, decodeLog, decodeVerdict, lengthPrefixed, noQuerySource, notPermitted, readLengthPrefixed,
-} from '../../src/engine/iroha-scale.js';
+} from '../../src/engine/profiles/iroha/scale.js';
 import { FIXTURE, fromHex, toHex, verdictBytes } from '../support/iroha.js';
 
 const h = fromHex;

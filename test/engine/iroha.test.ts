@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { DEFAULT_ENGINE_CONFIG, DEFAULT_LIMITS } from '../../src/engine/defaults.js';
 import { type ExecuteInput, type ExecutionResult, execute } from '../../src/engine/execute.js';
-import type { IrohaInput } from '../../src/engine/iroha-abi.js';
+import type { IrohaInput } from '../../src/engine/profiles/iroha/abi.js';
 import type { PreparedModule } from '../../src/engine/prepare.js';
 import { expectRequestError, prep, watModule } from '../support/engine.js';
 import * as I from '../support/iroha.js';

@@ -2,7 +2,7 @@
  * Test-side SCALE builders for the Iroha profile (Hyperledger Iroha 2.0.0-rc.1, `iroha_data_model`),
  * with scale-ts. Each builder returns the SCALE bytes of the Iroha type named in its comment; composite
  * builders take the already-encoded parts (a `Uint8Array` argument is inserted as is). None of these
- * add a length prefix (`lengthPrefixed` in src/engine/iroha-scale.ts does).
+ * add a length prefix (`lengthPrefixed` in src/engine/profiles/iroha/scale.ts does).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

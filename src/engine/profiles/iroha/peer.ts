@@ -7,9 +7,9 @@
  * Every answer is recorded, so that a run repeated for exact fuel (after a trap) is answered from
  * the record instead of asking the peer twice.
  */
-import { SyncPoster } from '../callback/sync-post.js';
-import { HostError } from './errors.js';
-import type { PeerLink } from './iroha-abi.js';
+import { SyncPoster } from '../../../callback/sync-post.js';
+import { HostError } from '../../errors.js';
+import type { PeerLink } from './abi.js';
 
 export interface PeerConfig {
   /** Per-call timeout. */

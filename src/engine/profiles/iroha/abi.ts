@@ -10,12 +10,12 @@
  * The guest's alloc/dealloc calls are wasm calls, metered like any other (as in Iroha's wasmtime);
  * the host's own copying costs nothing (unlike host ABI v1, which charges 1 per byte).
  */
-import { badRequest, HostTrap, linkError } from './errors.js';
-import type { ModuleInfo } from './prepare.js';
-import { type FuncType, formatFuncType, sameFuncType } from '../wasm/module.js';
-import { type HostState, LOG_LEVELS, memorySlice } from './host-abi.js';
-import { decodeDbg, decodeLog, type IrohaVerdict, lengthPrefixed, noQuerySource, OK_UNIT } from './iroha-scale.js';
-import type { IrohaReport } from './execute.js';
+import { badRequest, HostTrap, linkError } from '../../errors.js';
+import type { ModuleInfo } from '../../prepare.js';
+import { type FuncType, formatFuncType, sameFuncType } from '../../../wasm/module.js';
+import { type HostState, LOG_LEVELS, memorySlice } from '../../host-abi.js';
+import { decodeDbg, decodeLog, type IrohaVerdict, lengthPrefixed, noQuerySource, OK_UNIT } from './scale.js';
+import type { IrohaReport } from '../../execute.js';
 
 export const IROHA_MODULE = 'iroha';
 export const IROHA_ALLOC = '_iroha_smart_contract_alloc';
