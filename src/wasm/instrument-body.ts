@@ -3,12 +3,12 @@
  * stack budget (the function's frame cost charged at its entry and given back at its exit, a fixed
  * crossing cost around calls that may leave the module; frame-cost.ts), `memory.grow` routed through
  * the shared page budget, per-element fuel for bulk operators, and global indices shifted past the
- * meter's imported globals.
+ * meter's imported globals. The code it places is meter-code.ts's.
  *
  * A basic block ("segment") ends after a branch, `if`, `else`, `end`, `loop` (its body starts a new
  * one), `return`, `unreachable` or a call. Each segment's cost is charged by code placed at its start,
  * so the hot path has no call into JavaScript: subtract, check the sign, `br_if` to the function's
- * trap block (see `trapIf`) when negative.
+ * trap block (see `MeterCode.trapIf`) when negative.
  */
 import { ByteReader, ByteWriter } from './leb.js';
 import { MeterFlag } from './meter-abi.js';
@@ -16,87 +16,35 @@ import { CROSSING_BYTES } from './frame-cost.js';
 import type { FunctionBody } from './module.js';
 import { FC_BULK, INVALID, PREFIX_FC, SINGLE, prefixTable } from './opcodes.js';
 import { skipImmediates } from './instructions.js';
-import { type StackGuard, emitGuardedSet } from './stack-guard.js';
+import { emitGuardedSet } from './stack-guard.js';
 import { NAN_SCRATCH_TYPES, type NanScratch, emitCanonicalize, nanKind } from './nan-canon.js';
+import {
+  type BodyContext,
+  type BodyTrace,
+  BLOCK,
+  BR,
+  BR_IF,
+  BR_TABLE,
+  CALL,
+  CALL_INDIRECT,
+  ELSE,
+  END,
+  GLOBAL_GET,
+  GLOBAL_SET,
+  IF,
+  LOOP,
+  MEMORY_GROW,
+  REF_FUNC,
+  RETURN,
+  RETURN_CALL,
+  RETURN_CALL_INDIRECT,
+  TABLE_GROW,
+  UNREACHABLE,
+  VOID_BLOCK,
+} from './body-context.js';
+import { MeterCode } from './meter-code.js';
 
-export interface BodyContext {
-  bytes: Uint8Array;
-  fuel: boolean;
-  /** Charge the stack budget (frames and crossings). */
-  stack: boolean;
-  /** Index of the appended `memory.grow` replacement, or -1 to leave `memory.grow` alone. */
-  growFunc: number;
-  /** Imported globals before the meter's: indices at or above this shift by `globalShift`. */
-  importedGlobals: number;
-  globalShift: number;
-  /** Global indices of the meter: fuel and the stack budget as this module's code uses them, pages and flags. */
-  gFuel: number;
-  gStack: number;
-  gPages: number;
-  gFlags: number;
-  /**
-   * When the module keeps its own copies of fuel and the stack budget (all but standalone mode): the
-   * shared globals they are synced with around calls that may leave the module.
-   */
-  sync: { fuel: number; stack: number; importedFuncs: number; indirect: boolean } | null;
-  /**
-   * Standalone mode: a global counting import calls in progress, raised around calls that may leave
-   * the module, so an entry wrapper can tell a new top-level call from a call back from an import.
-   */
-  importCalls: { count: number; importedFuncs: number; indirect: boolean } | null;
-  /** Shared linking: the imported stack pointer and its floor. */
-  spGuard: StackGuard | null;
-  /** Whether writes to `spGuard.sp` are checked (false only to measure the guard's cost). */
-  guardWrites?: boolean;
-  /** Function references (`ref.func`) redirected to entry wrappers, or null. */
-  refRemap: Map<number, number> | null;
-  /**
-   * Keep the fuel in a local of each function: loaded at entry and after calls, stored back before
-   * calls and exits. Fast, but a trap leaves the global behind (the engine then re-runs the execution
-   * with the exact variant).
-   */
-  localFuel: boolean;
-  /** The frame cost of a defined function, by defined-function index (frame-cost.ts). */
-  frameCost: (definedIndex: number) => number;
-  /** Imported functions (function indices below this are imports). */
-  importedFuncs: number;
-  /** Replace NaN results of float arithmetic by the canonical NaN (nan-canon.ts); costs no fuel. */
-  canonicalizeNaN?: boolean;
-}
-
-/** Where each original instruction landed and what its segment charged (for exact fuel on traps). */
-export interface BodyTrace {
-  /** Offset of each original instruction in the rewritten body (from the body's start, after its size). */
-  outOffsets: number[];
-  /** Cost of the segment's operators up to and including this one (function entry included). */
-  costThrough: number[];
-  /** Cost charged up front by this instruction's segment. */
-  segmentCost: number[];
-}
-
-// Opcodes the rewriter treats specially.
-const UNREACHABLE = 0x00;
-const BLOCK = 0x02;
-const LOOP = 0x03;
-const IF = 0x04;
-const ELSE = 0x05;
-const END = 0x0b;
-const BR = 0x0c;
-const BR_IF = 0x0d;
-const BR_TABLE = 0x0e;
-const RETURN = 0x0f;
-const CALL = 0x10;
-const CALL_INDIRECT = 0x11;
-const RETURN_CALL = 0x12;
-const RETURN_CALL_INDIRECT = 0x13;
-const GLOBAL_GET = 0x23;
-const GLOBAL_SET = 0x24;
-const MEMORY_GROW = 0x40;
-const REF_FUNC = 0xd2;
-const TABLE_GROW = 15; // 0xFC 15
-
-/** The block type of a function without results: the result block is then `block (empty)`. */
-export const VOID_BLOCK = Uint8Array.of(0x40);
+export { type BodyContext, type BodyTrace, VOID_BLOCK } from './body-context.js';
 
 /** Operator costs of single-byte opcodes (0 for the structural ones, 1 otherwise). */
 const COST = new Uint8Array(256).fill(1);
@@ -107,22 +55,16 @@ const ENDS = new Uint8Array(256);
 for (const op of [LOOP, IF, ELSE, END, BR_IF, CALL, CALL_INDIRECT]) ENDS[op] = 1;
 for (const op of [BR, BR_TABLE, RETURN, UNREACHABLE, RETURN_CALL, RETURN_CALL_INDIRECT]) ENDS[op] = 2;
 
-export class BodyRewriter {
-  private readonly out = new ByteWriter(1024);
-  private readonly seg = new ByteWriter(1024);
+export class BodyRewriter extends MeterCode {
   /** Whether any rewritten body takes a function reference (`ref.func`). */
   sawRefFunc = false;
-  private scratch64 = 0;
-  private scratch32 = 0;
-  /** A second i32 scratch: the result of `table.grow`, while its delta sits in `scratch32`. */
-  private scratch32b = 0;
-  /** Whether the body being rewritten checks the stack budget (and so needs the stack-overflow trap block). */
-  private usedSo = false;
   /** NaN canonicalization's scratch locals (f32, f64, v128), declared only when the body used them. */
   private readonly nan: NanScratch = { f32: 0, f64: 0, v128: 0 };
   private usedNan = false;
 
-  constructor(private readonly ctx: BodyContext) {}
+  constructor(ctx: BodyContext) {
+    super(ctx);
+  }
 
   /**
    * Rewrites `body` (of a function with `paramCount` parameters) and appends it, size-prefixed, to
@@ -332,7 +274,7 @@ export class BodyRewriter {
     }
     if (seg.len !== 0 || copyFrom !== end) r.fail('function body does not end with `end`', end);
 
-    // The trap blocks (see `trapIf`): the body, whose final `end` now closes the result block, is
+    // The trap blocks (see `MeterCode.trapIf`): the body, whose final `end` now closes the result block, is
     // followed by `return` and the trap code that the checks branch to.
     const wrapOof = ctx.fuel; // every function charges its entry, so it uses the out-of-fuel block
     const wrapSo = this.usedSo;
@@ -361,167 +303,6 @@ export class BodyRewriter {
     const shift = localsBytes.length + prefixLen;
     if (trace) for (let i = segStartIndex; i < trace.outOffsets.length; i++) trace.outOffsets[i]! += shift;
     return bodyStart;
-  }
-
-  /** fuel -= cost; trap (flagged out of fuel) when it went negative. `at`: the nesting where it is placed. */
-  private charge(cost: number, at: number, reload = false): void {
-    const { out, ctx } = this;
-    if (ctx.localFuel) {
-      if (reload) out.byte(GLOBAL_GET).u32(ctx.gFuel); // right after a call: the fuel the callee left
-      else out.byte(0x20).u32(this.scratch64); // local.get fuel
-      out.byte(0x42).s32(cost);
-      out.byte(0x7d); // i64.sub
-      out.byte(0x22).u32(this.scratch64); // local.tee fuel
-      out.byte(0x42).byte(0);
-      out.byte(0x53); // i64.lt_s
-      this.trapIf(out, MeterFlag.outOfFuel, at);
-      return;
-    }
-    out.byte(GLOBAL_GET).u32(ctx.gFuel);
-    out.byte(0x42).s32(cost); // i64.const: costs fit 31 bits, and the LEB is the same
-    out.byte(0x7d); // i64.sub
-    out.byte(0x22).u32(this.scratch64); // local.tee
-    out.byte(GLOBAL_SET).u32(ctx.gFuel);
-    out.byte(0x20).u32(this.scratch64); // local.get
-    out.byte(0x42).byte(0); // i64.const 0
-    out.byte(0x53); // i64.lt_s
-    this.trapIf(out, MeterFlag.outOfFuel, at);
-  }
-
-  /**
-   * When the condition on the stack holds: set `flag` and trap, by a branch to the function's trap
-   * block for that flag. `at` is the nesting (blocks open inside the original body) where the check
-   * is placed. The rewritten body is
-   *
-   *     block $so          ;; only when the function checks the stack budget
-   *       block $oof       ;; whenever fuel is charged
-   *         block (result …)   ;; the function's results
-   *           <original body>  ;; its final `end` closes this block
-   *         return
-   *       end  <flags |= outOfFuel; unreachable>
-   *     end  <flags |= stackOverflow; unreachable>
-   *
-   * so from nesting `at` the result block is `at`, `$oof` is `at + 1`, `$so` is `at + 1` or `at + 2`.
-   * A branch to the function's own label now targets the result block, followed by `return`: the same.
-   */
-  private trapIf(w: ByteWriter, flag: number, at: number): void {
-    let label = at + 1;
-    if (flag === MeterFlag.stackOverflow) {
-      this.usedSo = true;
-      if (this.ctx.fuel) label++;
-    }
-    w.byte(BR_IF).u32(label);
-  }
-
-  /** The code a trap block's `end` is followed by: close it, set `flag`, trap. */
-  private trapCode(w: ByteWriter, flag: number): void {
-    const { ctx } = this;
-    w.byte(END);
-    w.byte(GLOBAL_GET).u32(ctx.gFlags);
-    w.byte(0x41).s32(flag); // i32.const
-    w.byte(0x72); // i32.or
-    w.byte(GLOBAL_SET).u32(ctx.gFlags);
-    w.byte(UNREACHABLE);
-  }
-
-  /**
-   * At a function's entry (its frame) or before a call leaving the module (the crossing): trap
-   * (flagged stack overflow) when less than `bytes` of the budget is left, else budget -= bytes.
-   * The budget never goes below 0, so the subtraction cannot wrap.
-   */
-  private stackEnter(w: ByteWriter, bytes: number, at: number): void {
-    const { ctx } = this;
-    w.byte(GLOBAL_GET).u32(ctx.gStack);
-    w.byte(0x41).s32(bytes);
-    w.byte(0x6b); // i32.sub
-    w.byte(0x22).u32(this.scratch32); // local.tee
-    w.byte(0x41).byte(0);
-    w.byte(0x48); // i32.lt_s
-    this.trapIf(w, MeterFlag.stackOverflow, at);
-    w.byte(0x20).u32(this.scratch32);
-    w.byte(GLOBAL_SET).u32(ctx.gStack);
-  }
-
-  /** At the exit, after the call returned, or before a tail call: budget += bytes. */
-  private stackLeave(w: ByteWriter, bytes: number): void {
-    const { ctx } = this;
-    w.byte(GLOBAL_GET).u32(ctx.gStack);
-    w.byte(0x41).s32(bytes);
-    w.byte(0x6a); // i32.add
-    w.byte(GLOBAL_SET).u32(ctx.gStack);
-  }
-
-  /** fuel global ← the function's fuel local (before a call or an exit). */
-  private flushFuel(w: ByteWriter): void {
-    w.byte(0x20).u32(this.scratch64).byte(GLOBAL_SET).u32(this.ctx.gFuel);
-  }
-
-  /** the function's fuel local ← fuel global (at entry, after a call). */
-  private reloadFuel(w: ByteWriter): void {
-    w.byte(GLOBAL_GET).u32(this.ctx.gFuel).byte(0x21).u32(this.scratch64);
-  }
-
-  /** Before a call that may leave the module: publish this module's fuel and stack budget to the shared meter. */
-  private syncOut(w: ByteWriter): void {
-    const { ctx } = this;
-    if (ctx.importCalls) return this.countImportCall(w, 0x6a);
-    const s = ctx.sync!;
-    w.byte(GLOBAL_GET).u32(ctx.gFuel).byte(GLOBAL_SET).u32(s.fuel);
-    w.byte(GLOBAL_GET).u32(ctx.gStack).byte(GLOBAL_SET).u32(s.stack);
-  }
-
-  /** After it returned: take back what the callee (or the host) left in the shared meter. */
-  private syncIn(w: ByteWriter): void {
-    const { ctx } = this;
-    if (ctx.importCalls) return this.countImportCall(w, 0x6b);
-    const s = ctx.sync!;
-    w.byte(GLOBAL_GET).u32(s.fuel).byte(GLOBAL_SET).u32(ctx.gFuel);
-    w.byte(GLOBAL_GET).u32(s.stack).byte(GLOBAL_SET).u32(ctx.gStack);
-  }
-
-  /** Standalone mode: import calls in progress += 1 (`i32.add`) or -= 1 (`i32.sub`). */
-  private countImportCall(w: ByteWriter, op: number): void {
-    const g = this.ctx.importCalls!.count;
-    w.byte(GLOBAL_GET).u32(g).byte(0x41).byte(1).byte(op).byte(GLOBAL_SET).u32(g);
-  }
-
-  /** n on the stack: trap (out of fuel) when n exceeds the fuel left; keeps n in the i32 scratch. */
-  private bulkCheck(at: number): void {
-    const { seg, ctx } = this;
-    seg.byte(0x22).u32(this.scratch32); // local.tee n
-    seg.byte(0xad); // i64.extend_i32_u
-    if (ctx.localFuel) seg.byte(0x20).u32(this.scratch64);
-    else seg.byte(GLOBAL_GET).u32(ctx.gFuel);
-    seg.byte(0x55); // i64.gt_s
-    this.trapIf(seg, MeterFlag.outOfFuel, at);
-    seg.byte(0x20).u32(this.scratch32); // local.get n
-  }
-
-  /** After `table.grow` (result on the stack, n in scratch32): unless it returned -1, fuel -= n, trapping below 0. */
-  private tableGrowCharge(at: number): void {
-    const { seg, ctx } = this;
-    seg.byte(0x22).u32(this.scratch32b); // local.tee result
-    seg.byte(0x41).s32(-1).byte(0x47); // i32.const -1; i32.ne
-    seg.byte(IF).byte(0x40);
-    this.bulkCharge();
-    if (ctx.localFuel) seg.byte(0x20).u32(this.scratch64);
-    else seg.byte(GLOBAL_GET).u32(ctx.gFuel);
-    seg.byte(0x42).byte(0).byte(0x53); // i64.const 0; i64.lt_s
-    this.trapIf(seg, MeterFlag.outOfFuel, at + 1); // inside the `if`
-    seg.byte(END);
-    seg.byte(0x20).u32(this.scratch32b);
-  }
-
-  /** fuel -= n (after the bulk operator). */
-  private bulkCharge(): void {
-    const { seg, ctx } = this;
-    if (ctx.localFuel) seg.byte(0x20).u32(this.scratch64);
-    else seg.byte(GLOBAL_GET).u32(ctx.gFuel);
-    seg.byte(0x20).u32(this.scratch32);
-    seg.byte(0xad);
-    seg.byte(0x7d); // i64.sub
-    if (ctx.localFuel) seg.byte(0x21).u32(this.scratch64);
-    else seg.byte(GLOBAL_SET).u32(ctx.gFuel);
   }
 }
 

@@ -349,7 +349,7 @@ t.test('a bridged call from the contract’s start function works (start functio
 t.test('check(): the plan says which functions are bridged and which are direct', async (t) => {
   const c = check(input({ contract: exampleModule('kv'), library: exampleModule('library'), entrypoint: 'add', args: ['1', -2] }));
   t.equal(c.entry, 'add');
-  t.same(c.args, [1n, -2n]);
+  t.same(c.plan, { args: [1n, -2n] }, 'host ABI v1: the arguments as wasm values');
   t.equal(c.namespace, 'lib');
   t.same(
     c.bridge.wires.filter((w) => w.via === 'direct').map((w) => w.name).sort(),

@@ -1,5 +1,5 @@
 /**
- * Trap blocks (src/wasm/instrument-body.ts, `trapIf`): every fuel charge and stack-budget check is a
+ * Trap blocks (src/wasm/meter-code.ts, `trapIf`): every fuel charge and stack-budget check is a
  * `br_if` to one of the function's trap blocks (out of fuel, stack overflow) around its body, instead
  * of an inline `if … unreachable end`. These cases put checks at every nesting (blocks, loops, ifs,
  * else arms), in functions with parameters and multi-value results, with branches to the function's
