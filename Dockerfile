@@ -1,7 +1,9 @@
 # wasm-contract-runner: the HTTP service (dist/server.js) on Node.js 20, Debian bookworm slim.
 #
-#   docker build -t wasm-contract-runner .
-#   docker run -d -p 8080:8080 -v wasm-modules:/data --stop-timeout 40 wasm-contract-runner
+#   docker build -t wasm-contract-runner:0.1.0 .
+#   docker run -d --name wasm-runner-1 -p 8080:8080 -v wasm-modules:/data --stop-timeout 40 wasm-contract-runner:0.1.0
+#
+# The image is wasm-contract-runner, tagged with package.json's version: the name deploy/k8s uses.
 #
 # Three stages:
 #   build — all dependencies (`npm ci` runs `prepare` = `tsc -p tsconfig.build.json`, so the sources must
@@ -46,6 +48,8 @@ COPY --from=build /src/dist/ dist/
 COPY config/ config/
 COPY openapi.yaml ./
 COPY examples/wasm/ examples/wasm/
+# Hyperledger Iroha's samples (stored at start, not prepared) with their LICENSE and sources
+COPY examples/iroha/ examples/iroha/
 RUN mkdir -p /data/modules && chown -R node:node /data
 VOLUME ["/data"]
 USER node

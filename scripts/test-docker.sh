@@ -11,6 +11,7 @@ if ! docker info >/dev/null 2>&1; then
   exit 2
 fi
 PORT=${PORT:-18080}
+# the image's one name (docs/OPERATIONS.md), tagged test: never replaces the 0.1.0 the manifests run
 IMAGE=${IMAGE:-wasm-contract-runner:test}
 NAME=wasm-runner-hostile-$$
 docker build --network host -t "$IMAGE" . >/tmp/$NAME-build.log 2>&1 || { tail -30 /tmp/$NAME-build.log; exit 1; }

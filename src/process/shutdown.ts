@@ -23,11 +23,19 @@ export interface ShutdownOptions {
 }
 
 /**
- * Installs the handlers: the first SIGTERM/SIGINT drains (exit 0), a second one exits at once (1);
- * an uncaught error is logged, then the same drain (exit 1), bounded by `delayMs`.
+ * A signal again within this long of the first is the same stop, delivered twice: Ctrl-C on `npm start`
+ * reaches the whole process group (npm and the server) and npm passes its copy on to the server.
+ */
+export const REPEAT_WINDOW_MS = 1000;
+
+/**
+ * Installs the handlers: the first SIGTERM/SIGINT drains (exit 0), a second one at least
+ * REPEAT_WINDOW_MS later exits at once (1); an uncaught error is logged, then the same drain (exit 1),
+ * bounded by `delayMs`.
  */
 export function installShutdown(o: ShutdownOptions): void {
   let closing = false;
+  let firstSignalAt = 0;
   const finish = (code: number) => {
     process.exitCode = code;
     process.exit(code);
@@ -52,10 +60,15 @@ export function installShutdown(o: ShutdownOptions): void {
   };
   for (const signal of SHUTDOWN_SIGNALS) {
     process.on(signal, () => {
+      if (closing && firstSignalAt > 0 && performance.now() - firstSignalAt < REPEAT_WINDOW_MS) {
+        o.log.info({ signal }, 'signal repeated at once (a process group and its parent): still draining');
+        return;
+      }
       if (closing) {
         o.log.error({ signal }, 'second signal: exiting now');
         finish(1);
       }
+      firstSignalAt = performance.now();
       drain(0, { signal }, 'closing: draining in-flight requests');
     });
   }
