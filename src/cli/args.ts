@@ -29,7 +29,8 @@ export interface RunArgs {
 }
 
 export interface IrohaArgs {
-  context: Uint8Array;
+  /** The context as hex (--iroha-context-hex) or a JSON file to build it from (--iroha-context). */
+  context: { kind: 'hex'; bytes: Uint8Array } | { kind: 'file'; path: string };
   /** A JSON file: an array of hex strings, the SCALE answers to execute_query in order. */
   responses: string | null;
   callback: string | null;
@@ -127,6 +128,7 @@ const RUN_OPTIONS: Options = {
   'memory-bytes': { type: 'string' },
   'timeout-ms': { type: 'string' },
   'iroha-context-hex': { type: 'string' },
+  'iroha-context': { type: 'string' },
   'iroha-responses': { type: 'string' },
   'iroha-callback': { type: 'string' },
 };
@@ -134,12 +136,14 @@ const RUN_OPTIONS: Options = {
 /** The Iroha profile's options, checked against the ones that do not apply to it. */
 function parseIroha(v: Record<string, string | undefined>): IrohaArgs | null {
   const hex = v['iroha-context-hex'];
-  if (hex === undefined) {
-    for (const o of ['iroha-responses', 'iroha-callback']) if (v[o] !== undefined) throw badRequest(`--${o} needs --iroha-context-hex (the Iroha profile)`);
+  const file = v['iroha-context'];
+  if (hex === undefined && file === undefined) {
+    for (const o of ['iroha-responses', 'iroha-callback']) if (v[o] !== undefined) throw badRequest(`--${o} needs --iroha-context-hex or --iroha-context (the Iroha profile)`);
     return null;
   }
+  if (hex !== undefined && file !== undefined) throw badRequest('give the Iroha context either with --iroha-context (JSON) or with --iroha-context-hex, not both');
   for (const o of ['lib', 'mode', 'stacks', 'namespace', 'ffi', 'args', 'input-hex', 'input-file']) {
-    if (v[o] !== undefined) throw badRequest(`--${o} does not apply to the Iroha profile (one module; its argument is --iroha-context-hex)`);
+    if (v[o] !== undefined) throw badRequest(`--${o} does not apply to the Iroha profile (one module; its argument is --iroha-context or --iroha-context-hex)`);
   }
   const callback = v['iroha-callback'] ?? null;
   if (callback !== null) {
@@ -151,7 +155,8 @@ function parseIroha(v: Record<string, string | undefined>): IrohaArgs | null {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest(`--iroha-callback must be an http(s) URL, got \`${callback}\``);
   }
-  return { context: parseHex(hex, '--iroha-context-hex'), responses: v['iroha-responses'] ?? null, callback };
+  const context = file !== undefined ? { kind: 'file' as const, path: file } : { kind: 'hex' as const, bytes: parseHex(hex!, '--iroha-context-hex') };
+  return { context, responses: v['iroha-responses'] ?? null, callback };
 }
 
 export function parseRunArgs(argv: string[]): RunArgs | typeof HELP {
@@ -217,4 +222,12 @@ export function parseInspectArgs(argv: string[]): InspectArgs | typeof HELP {
   const p = parse(argv, {});
   if (p === HELP) return p;
   return { module: onePositional(p.positionals, 'a MODULE.wasm', 'inspect') };
+}
+
+/** `iroha-context` / `iroha-answer`: one FILE.json (or `-`), and the string options `options`. */
+export function parseIrohaInputArgs(argv: string[], command: string, options: string[]): ({ file: string } & Record<string, string | undefined>) | typeof HELP {
+  // a lone `-` (stdin) is a positional for parseArgs
+  const p = parse(argv, Object.fromEntries(options.map((o) => [o, { type: 'string' as const }])));
+  if (p === HELP) return p;
+  return { ...(p.values as Record<string, string | undefined>), file: onePositional(p.positionals, 'a FILE.json (or - for standard input)', command) };
 }

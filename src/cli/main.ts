@@ -5,6 +5,7 @@ import { inspectCommand } from './inspect.js';
 import { EXIT, reportThrown } from './output.js';
 import { runCommand } from './run.js';
 import { batchCommand } from './batch.js';
+import { irohaAnswerCommand, irohaContextCommand } from './iroha-command.js';
 import { MAIN_USAGE } from './usage.js';
 
 const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
@@ -12,6 +13,8 @@ const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   batch: batchCommand,
   instrument: instrumentCommand,
   inspect: inspectCommand,
+  'iroha-context': irohaContextCommand,
+  'iroha-answer': irohaAnswerCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

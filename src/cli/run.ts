@@ -10,6 +10,7 @@ import { HELP, type IrohaArgs, type RunArgs, parseHex, parseRunArgs } from './ar
 import { RequestError, badRequest } from '../engine/errors.js';
 import type { IrohaInput } from '../engine/profiles/iroha/abi.js';
 import { readBytes, readText } from './files.js';
+import { readContext } from './iroha-command.js';
 import { EXIT, printInternal, printJson, printRequestError } from './output.js';
 import type { RunJob, WorkerMessage } from './run-protocol.js';
 import { RUN_USAGE } from './usage.js';
@@ -32,22 +33,31 @@ export function makeJob(a: RunArgs): RunJob {
   if (a.stacks !== undefined) link.stacks = a.stacks;
   if (a.namespace !== undefined) link.namespace = a.namespace;
   if (a.ffi !== null) link.ffi = readText(a.ffi, '--ffi');
+  const iroha = a.iroha ? irohaJob(a.iroha) : null;
   const input = a.input.kind === 'hex' ? a.input.bytes : a.input.kind === 'file' ? readBytes(a.input.path, '--input-file') : new Uint8Array(0);
   return {
     contract: readBytes(a.contract, 'CONTRACT'),
     library: a.lib === null ? null : readBytes(a.lib, '--lib'),
     link: a.iroha ? undefined : link,
-    entrypoint: a.entry,
+    entrypoint: a.entry ?? iroha?.entrypoint,
     args: a.args,
     input,
     limits: a.limits,
-    ...(a.iroha ? { iroha: irohaJob(a.iroha) } : {}),
+    ...(iroha ? { iroha: iroha.input } : {}),
   };
 }
 
-/** --iroha-*: the context, the answers file (a JSON array of hex strings), the callback. */
-function irohaJob(a: IrohaArgs): IrohaInput {
-  const out: IrohaInput = { context: a.context };
+/**
+ * --iroha-*: the context (hex, or built from JSON with its entrypoint and maybe its query answers), the
+ * answers file (a JSON array of hex strings), the callback.
+ */
+function irohaJob(a: IrohaArgs): { input: IrohaInput; entrypoint?: string } {
+  const built = a.context.kind === 'file' ? readContext(a.context.path, '--iroha-context') : null;
+  const out: IrohaInput = { context: a.context.kind === 'hex' ? a.context.bytes : built!.context };
+  if (built?.queryResponses) {
+    if (a.responses !== null) throw badRequest('the query answers are given twice: by --iroha-responses and by the `queryResponses` of --iroha-context; keep one');
+    out.queryResponses = built.queryResponses;
+  }
   if (a.responses !== null) {
     let list: unknown;
     try {
@@ -62,7 +72,7 @@ function irohaJob(a: IrohaArgs): IrohaInput {
     out.queryResponses = list.map((x, i) => parseHex(x as string, `--iroha-responses[${i}]`));
   }
   if (a.callback !== null) out.callback = a.callback;
-  return out;
+  return { input: out, ...(built ? { entrypoint: built.entrypoint } : {}) };
 }
 
 function workerUrl(): URL {

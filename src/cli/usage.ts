@@ -11,8 +11,16 @@ Commands:
   batch FILE.json                       several runs in order; prints what POST /execute/batch answers
   instrument IN.wasm -o OUT.wasm        write a standalone metered module exporting \`__fuel\`
   inspect MODULE.wasm                   print a module's hash, imports, exports, memory and ffi section
+  iroha-context FILE.json|-             build an Iroha module's context (and query answers) from JSON:
+                                        SCALE as hex and base64, or the whole request (--request)
+  iroha-answer FILE.json|-              build the SCALE answer(s) to an Iroha module's queries or
+                                        instructions from JSON
 
 Run \`wasm-runner COMMAND --help\` for a command's options.
+
+Relative paths are the caller's: under \`npm run cli -- ...\` (which runs in the project root) they
+are resolved against the directory the command was typed in (npm's INIT_CWD), otherwise against the
+working directory.
 
 Exit codes: 0 ok; 1 the execution ended with an outcome that is not ok (out_of_fuel, memory_limit,
 stack_overflow, trap, panic, timeout); 2 bad arguments, invalid module, link error or policy
@@ -41,6 +49,9 @@ Options:
   -h, --help              show this text
 
 The Iroha profile (a module built by Iroha's toolchain, importing \`iroha\`; docs/IROHA.md):
+  --iroha-context FILE    the entrypoint's context as JSON (\`wasm-runner iroha-context --help\`);
+                          --entry defaults to its kind's entrypoint, and its queryResponses answer
+                          the module's queries
   --iroha-context-hex HEX the entrypoint's SCALE context (SmartContractContext, TriggerContext,
                           ExecutorContext or Validate<T>), without the length prefix; --entry
                           defaults to the module's one _iroha_*_main export
@@ -86,4 +97,58 @@ layout: the stack pointer, data segments, __heap_base/__data_end, memory and tab
 
 Options:
   -h, --help              show this text
+`;
+
+export const IROHA_CONTEXT_USAGE = `Usage: wasm-runner iroha-context FILE.json|- [--request MODULE.wasm]
+
+Builds the SCALE context of an Iroha module's entrypoint (and the answers to its queries) from JSON
+(FILE, or standard input for -) and prints {kind, entrypoint, hex, base64, iroha}, where \`iroha\` is
+the request's object ready to paste: {"context", "queryResponses"} in base64. With --request, prints
+the whole POST /execute body instead: {"contract": {"hash"}, "entrypoint", "iroha"}.
+
+FILE (field names and forms are Iroha's own; docs/IROHA.md "Building the inputs"):
+  {
+    "kind": "smart-contract" | "trigger" | "executor" (migrate) | "validate-transaction" |
+            "validate-instruction" | "validate-query",
+    "authority": "ed0120<64 hex digits>@wonderland",  (or {"domain", "public_key"} or
+                                                       {"domain", "algorithm", "key"})
+    "curr_block": {"height": 1, "creation_time_ms": 0, "prev_block_hash": null,
+                   "transactions_hash": "<64 hex>", "view_change_index": 0}   (all optional)
+    "id": "mint_rose",                                 (trigger: its id)
+    "event": {"ExecuteTrigger": {"args": {"val": 3}}}  (trigger; or {"Time": {"interval":
+                                                       {"since_ms", "length_ms"}}})
+    "target": {"Log": {"level": "INFO", "msg": "hi"}}  (validate-*: an instruction, a query
+                                                       {"Iterable" | "Singular": ...} or a
+                                                       transaction {"instructions": [...]})
+    "queryResponses": [{"Ok": {"Iterable": ...}}]       (optional: as iroha-answer reads them)
+  }
+Any value Iroha encodes can also be given as its SCALE bytes: {"scale": "<hex>"}.
+
+Options:
+  --request MODULE.wasm   print the POST /execute body for MODULE (its sha256 as contract.hash)
+  -h, --help              show this text
+
+Exit codes: 0 ok, 2 bad arguments or JSON (the message names the JSON path and the form expected).
+`;
+
+export const IROHA_ANSWER_USAGE = `Usage: wasm-runner iroha-answer FILE.json|-
+
+Builds the SCALE answer a peer gives an Iroha module (FILE, or standard input for -) and prints
+{hex, base64}; for a JSON array of answers, {hex: [...], base64: [...]} (base64: a request's
+iroha.queryResponses; hex: a file for \`run --iroha-responses\`).
+
+An answer (Iroha's own forms; docs/IROHA.md "Building the inputs"):
+  {"Ok": {"Iterable": {"batch": {"Asset": [{"id": "rose##ed0120…@wonderland",
+                                            "value": {"Numeric": "7"}}]},
+                       "remaining_items": 0, "continue_cursor": {"query": "q1", "cursor": 1}}}}
+  {"Ok": {"Singular": {"Json": 5}}}, {"Ok": {"Singular": {"Numeric": "5"}}}
+  {"Ok": null}                                   an instruction's Ok(())
+  {"Err": {"NotPermitted": "reason"}}, {"Err": "TooComplex"}, {"Err": "InternalError"},
+  {"Err": {"QueryFailed": "NotFound"}}, {"Err": {"InstructionFailed": {"Math": "Overflow"}}}
+  {"scale": "<hex>"}                             any answer as its SCALE bytes
+
+Options:
+  -h, --help              show this text
+
+Exit codes: 0 ok, 2 bad arguments or JSON (the message names the JSON path and the form expected).
 `;

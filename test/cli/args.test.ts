@@ -36,7 +36,7 @@ t.test('run: defaults', async (t) => {
 t.test('run: the Iroha profile options', async (t) => {
   const a = parseRunArgs(['m.wasm', '--iroha-context-hex', '0a0b', '--iroha-responses', 'r.json', '--iroha-callback', 'http://127.0.0.1:9/peer']);
   if (a === HELP) return t.fail('help');
-  t.same(a.iroha, { context: new Uint8Array([10, 11]), responses: 'r.json', callback: 'http://127.0.0.1:9/peer' });
+  t.same(a.iroha, { context: { kind: 'hex', bytes: new Uint8Array([10, 11]) }, responses: 'r.json', callback: 'http://127.0.0.1:9/peer' });
   t.equal(a.entry, undefined, "the entrypoint defaults to the module's _iroha_*_main");
   const e = parseRunArgs(['m.wasm', '--iroha-context-hex', '', '--entry', '_iroha_executor_migrate']);
   if (e === HELP) return t.fail('help');

@@ -1,8 +1,9 @@
 /** Helpers for the CLI tests: spawn the built CLI (dist/cli/main.js), temp files, WAT → wasm. */
-import { spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { wat } from '../support/wat.js';
 
@@ -40,10 +41,80 @@ function spawnMain(main: string, args: string[]): CliResult {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms, json: () => JSON.parse(r.stdout) };
 }
 
+/** `node dist/cli/main.js ARGS` without blocking: independent process-level cases run side by side. */
+export function cliAsync(...args: string[]): Promise<CliResult> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { cwd: ROOT, env: CHILD_ENV, encoding: 'utf8', timeout: 30_000 }, (e, stdout, stderr) => {
+      const code = e === null ? 0 : typeof e.code === 'number' ? e.code : null;
+      resolve({ code, stdout, stderr, ms: performance.now() - t0, json: () => JSON.parse(stdout) });
+    });
+  });
+}
+
 /** `node dist/cli/main.js ARGS`; `cli.at(path)(ARGS)` runs another copy of main.js. */
 export const cli = Object.assign((...args: string[]): CliResult => spawnMain(MAIN, args), {
   at: (main: string) => (...args: string[]) => spawnMain(main, args),
 });
+
+/**
+ * `run ARGS` answered by a long-lived run host (run-host.mjs: the built CLI's own functions, the same
+ * argument parsing, file reading and worker thread per call as `wasm-runner run`): the body `run`
+ * prints and its exit code, without a process start per case; calls may overlap. Output framing,
+ * exit statuses and signals are process-level: the tests of those spawn `cli`. Close the host at
+ * the end of the file (`t.teardown(closeRunHost)`).
+ */
+export function runHosted(...args: string[]): Promise<CliResult> {
+  const h = (host ??= startRunHost());
+  const id = ++h.seq;
+  const t0 = performance.now();
+  return new Promise<HostAnswer>((resolve, reject) => {
+    h.pending.set(id, { resolve, reject });
+    h.child.stdin!.write(`${JSON.stringify({ id, args })}\n`);
+  }).then((a) => {
+    if (a.error !== undefined) throw new Error(`run ${args.join(' ')}: ${a.error}`);
+    const stdout = `${JSON.stringify(a.body, null, 2)}\n`;
+    return { code: a.code, stdout, stderr: '', ms: performance.now() - t0, json: () => JSON.parse(stdout) };
+  });
+}
+
+/** Ends the run host (if one was started). */
+export async function closeRunHost(): Promise<void> {
+  const h = host;
+  host = undefined;
+  if (!h) return;
+  h.child.stdin!.end();
+  if (h.child.exitCode === null && h.child.signalCode === null) await new Promise((r) => h.child.once('exit', r));
+}
+
+interface HostAnswer {
+  code: number;
+  body?: unknown;
+  error?: string;
+}
+interface RunHost {
+  child: ChildProcess;
+  seq: number;
+  pending: Map<number, { resolve: (a: HostAnswer) => void; reject: (e: Error) => void }>;
+}
+let host: RunHost | undefined;
+
+function startRunHost(): RunHost {
+  const child = spawn(process.execPath, [join(ROOT, 'test/cli/run-host.mjs')], { cwd: ROOT, env: CHILD_ENV, stdio: ['pipe', 'pipe', 'inherit'] });
+  const h: RunHost = { child, seq: 0, pending: new Map() };
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    const a = JSON.parse(line) as HostAnswer & { id: number };
+    h.pending.get(a.id)?.resolve(a);
+    h.pending.delete(a.id);
+  });
+  // a host that dies fails the calls it owed instead of hanging them
+  child.once('exit', (code, signal) => {
+    for (const p of h.pending.values()) p.reject(new Error(`the run host exited (${signal ?? `code ${code}`})`));
+    h.pending.clear();
+    if (host === h) host = undefined;
+  });
+  return h;
+}
 
 /** The form outside checks use: `npm run --silent cli -- ARGS`. */
 export function npmCli(...args: string[]): CliResult {

@@ -78,7 +78,7 @@ t.test('inspect: structure as JSON, signatures as text', async (t) => {
   t.equal(invalid.json().error.kind, 'invalid_module');
   const missing = cli('inspect', 'nope.wasm');
   t.equal(missing.code, 2);
-  t.same(missing.json(), { error: { kind: 'bad_request', message: 'cannot read MODULE `nope.wasm`: no such file' } });
+  t.same(missing.json(), { error: { kind: 'bad_request', message: `cannot read MODULE \`nope.wasm\`: no such file (looked at ${join(ROOT, 'nope.wasm')}; a relative path is resolved against the working directory, ${ROOT.replace(/\/$/, '')})` } });
 });
 
 t.test('`npm run --silent cli -- run ...` prints only the body', async (t) => {
@@ -99,6 +99,7 @@ t.test('an unexpected failure: kind internal on stderr, exit 3, nothing on stdou
   cpSync(join(ROOT, 'dist/cli'), join(root, 'cli'), { recursive: true });
   rmSync(join(root, 'cli/run-worker.js'));
   for (const d of ['engine', 'wasm']) symlinkSync(join(ROOT, 'dist', d), join(root, d));
+  symlinkSync(join(ROOT, 'node_modules'), join(root, 'node_modules')); // the CLI's own imports (scale-ts)
   const r = cli.at(join(root, 'cli/main.js'))('run', EX('hello.wasm'));
   t.equal(r.code, 3);
   t.equal(r.stdout, '');

@@ -1,12 +1,19 @@
-/** `wasm-runner run` end to end: spawns the built CLI and checks bodies and exit codes (docs/API.md). */
+/**
+ * `wasm-runner run` and `batch`: bodies and exit codes (docs/API.md). The logic cases go to one run
+ * host, the built CLI's own functions in a process kept for the file (`run`'s argument parsing, file
+ * reading and worker thread per call); what only a process shows (stdout framing, exit statuses, a
+ * guard-page fault or a timeout that must not kill or hang the CLI, `batch` as a command) spawns the
+ * built CLI.
+ */
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { DEFAULT_LIMITS } from '../../src/engine/defaults.js';
-import { EX, SUM_LOOP, TmpDir, cli, ensureBuilt } from './cli-support.js';
+import { EX, SUM_LOOP, TmpDir, cliAsync, closeRunHost, ensureBuilt, runHosted as run } from './cli-support.js';
 
 ensureBuilt();
 const tmp = new TmpDir();
 t.teardown(() => tmp.remove());
+t.teardown(closeRunHost);
 
 const hex = (s: string) => Buffer.from(s).toString('hex');
 const b64hex = (b64: string) => Buffer.from(b64, 'base64').toString('hex');
@@ -25,7 +32,7 @@ t.before(async () => {
 });
 
 t.test('the body is pretty-printed JSON with the shape of docs/API.md; ok exits 0', async (t) => {
-  const r = cli('run', EX('hello.wasm'), '--input-hex', hex('world'));
+  const r = await cliAsync('run', EX('hello.wasm'), '--input-hex', hex('world'));
   t.equal(r.code, 0, r.stderr);
   t.equal(r.stdout, `${JSON.stringify(JSON.parse(r.stdout), null, 2)}\n`, '2-space indent, trailing newline');
   const b = r.json();
@@ -46,27 +53,27 @@ t.test('the body is pretty-printed JSON with the shape of docs/API.md; ok exits 
 });
 
 t.test('--input-file reads the input bytes; no input is empty', async (t) => {
-  const a = cli('run', EX('hello.wasm'), '--input-file', tmp.file('in.txt', 'file input'));
+  const a = await run(EX('hello.wasm'), '--input-file', tmp.file('in.txt', 'file input'));
   t.equal(a.code, 0);
   t.equal(Buffer.from(a.json().result.output, 'base64').toString(), 'hello, file input');
   t.same(a.json().result.values, [10]);
-  const empty = cli('run', EX('hello.wasm')).json();
+  const empty = (await run(EX('hello.wasm'))).json();
   t.same(empty.result.values, [0]);
   t.equal(Buffer.from(empty.result.output, 'base64').toString(), 'hello, ');
 });
 
 t.test('exact fuel: the 13n+6 loop', async (t) => {
   for (const n of [1, 7, 250]) {
-    const r = cli('run', sumWasm, '--entry', 'sum', '--args', `[${n}]`);
+    const r = await run(sumWasm, '--entry', 'sum', '--args', `[${n}]`);
     t.equal(r.code, 0, `n=${n} ${r.stdout}`);
     const b = r.json();
     t.same(b.result.values, [(n * (n - 1)) / 2], `sum below ${n}`);
     t.equal(b.fuel.consumed, 13 * n + 6, `n=${n}: 13n+6`);
   }
-  const exact = cli('run', sumWasm, '--entry', 'sum', '--args', '[10]', '--fuel', '136');
+  const exact = await run(sumWasm, '--entry', 'sum', '--args', '[10]', '--fuel', '136');
   t.equal(exact.code, 0, 'exactly enough fuel');
   t.equal(exact.json().fuel.remaining, 0);
-  const short = cli('run', sumWasm, '--entry', 'sum', '--args', '[10]', '--fuel', '135');
+  const short = await run(sumWasm, '--entry', 'sum', '--args', '[10]', '--fuel', '135');
   t.equal(short.code, 1, 'one short');
   const b = short.json();
   t.equal(b.ok, false);
@@ -76,14 +83,14 @@ t.test('exact fuel: the 13n+6 loop', async (t) => {
 
 t.test('an out-of-bounds store at 256 MiB (a guard-page fault) is a trap, not a dead CLI', async (t) => {
   const oob = await tmp.wasm('oob.wasm', '(module (memory 1) (func (export "main") (i32.store (i32.const 0x10000000) (i32.const 1))))');
-  const r = cli('run', oob);
+  const r = await cliAsync('run', oob);
   t.equal(r.code, 1, 'exit 1: an outcome that is not ok');
   t.same(r.json().error, { kind: 'trap', message: 'out of bounds memory access' });
 });
 
 t.test('every outcome kind through the CLI', async (t) => {
   t.test('out_of_fuel', async (t) => {
-    const r = cli('run', EX('compute.wasm'), '--entry', 'sha_loop', '--args', '[1000]', '--fuel', '5000');
+    const r = await run(EX('compute.wasm'), '--entry', 'sha_loop', '--args', '[1000]', '--fuel', '5000');
     t.equal(r.code, 1);
     const b = r.json();
     t.equal(b.error.kind, 'out_of_fuel');
@@ -91,7 +98,7 @@ t.test('every outcome kind through the CLI', async (t) => {
     t.equal(b.result, null);
   });
   t.test('memory_limit (oom.wasm)', async (t) => {
-    const r = cli('run', EX('oom.wasm'), '--memory-bytes', String(20 * 65536));
+    const r = await run(EX('oom.wasm'), '--memory-bytes', String(20 * 65536));
     t.equal(r.code, 1);
     const b = r.json();
     t.equal(b.error.kind, 'memory_limit');
@@ -99,30 +106,31 @@ t.test('every outcome kind through the CLI', async (t) => {
     t.equal(b.memory.peakBytes, 20 * 65536, 'grown to exactly the cap');
   });
   t.test('stack_overflow (fib.wasm depth)', async (t) => {
-    const ok = cli('run', EX('fib.wasm'), '--entry', 'depth', '--args', '[1000]');
+    const ok = await run(EX('fib.wasm'), '--entry', 'depth', '--args', '[1000]');
     t.equal(ok.code, 0);
     t.same(ok.json().result.values, [1000]);
-    const r = cli('run', EX('fib.wasm'), '--entry', 'depth', '--args', '[1000000]');
+    const r = await run(EX('fib.wasm'), '--entry', 'depth', '--args', '[1000000]');
     t.equal(r.code, 1);
     const b = r.json();
     t.equal(b.error.kind, 'stack_overflow');
     t.match(b.error.message, /the stack budget of \d+ bytes is used up/, 'the deterministic budget, not V8');
   });
   t.test('trap', async (t) => {
-    const r = cli('run', trapWasm, '--entry', 'div', '--args', '[7, 0]');
+    const r = await run(trapWasm, '--entry', 'div', '--args', '[7, 0]');
     t.equal(r.code, 1);
     t.same(r.json().error, { kind: 'trap', message: 'integer divide by zero' });
-    const ok = cli('run', trapWasm, '--entry', 'div', '--args', '[-7, 2]');
+    const ok = await run(trapWasm, '--entry', 'div', '--args', '[-7, 2]');
     t.equal(ok.code, 0);
     t.same(ok.json().result.values, [-3]);
   });
   t.test('panic (panic.wasm)', async (t) => {
-    const r = cli('run', EX('panic.wasm'), '--input-hex', hex('alice'));
+    const r = await run(EX('panic.wasm'), '--input-hex', hex('alice'));
     t.equal(r.code, 1);
     t.same(r.json().error, { kind: 'panic', message: 'contract refused: alice' });
   });
   t.test('timeout: an infinite loop with plenty of fuel', async (t) => {
-    const r = cli('run', infWasm, '--fuel', '10000000000', '--timeout-ms', '300');
+    // the process: its worker stopped, the CLI answers and exits
+    const r = await cliAsync('run', infWasm, '--fuel', '10000000000', '--timeout-ms', '300');
     t.equal(r.code, 1, r.stderr);
     const b = r.json();
     t.same(b.error, { kind: 'timeout', message: 'execution stopped after 300 ms (wall clock)' });
@@ -135,13 +143,13 @@ t.test('every outcome kind through the CLI', async (t) => {
 });
 
 t.test('values as JSON: i64 as strings, floats, multi-value', async (t) => {
-  const r = cli('run', trapWasm, '--entry', 'f64', '--args', '[1.5, "-9223372036854775808"]');
+  const r = await run(trapWasm, '--entry', 'f64', '--args', '[1.5, "-9223372036854775808"]');
   t.equal(r.code, 0, r.stdout);
   t.same(r.json().result.values, [1.5, '-9223372036854775808']);
 });
 
 t.test('kv with the library: the documented worked example', async (t) => {
-  const r = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--input-hex', '623d320a613d310a633d330a');
+  const r = await run(EX('kv.wasm'), '--lib', EX('library.wasm'), '--input-hex', '623d320a613d310a633d330a');
   t.equal(r.code, 0, r.stdout);
   const b = r.json();
   t.same(b.result.values, [3]);
@@ -154,12 +162,12 @@ t.test('kv with the library: the documented worked example', async (t) => {
   t.equal(b.modules.library.bytes, readFileSync(EX('library.wasm')).length);
   t.ok(b.memory.modules.library, 'library memory reported');
 
-  const lookup = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--entry', 'lookup', '--input-hex', hex('name\nname=alice\nage=30')).json();
+  const lookup = (await run(EX('kv.wasm'), '--lib', EX('library.wasm'), '--entry', 'lookup', '--input-hex', hex('name\nname=alice\nage=30'))).json();
   t.equal(Buffer.from(lookup.result.output, 'base64').toString(), 'alice');
   t.same(lookup.result.values, [5]);
-  const add = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--entry', 'add', '--args', '["9223372036854775807", "1"]').json();
+  const add = (await run(EX('kv.wasm'), '--lib', EX('library.wasm'), '--entry', 'add', '--args', '["9223372036854775807", "1"]')).json();
   t.same(add.result.values, ['-9223372036854775808']);
-  const hl = cli('run', EX('hello-lib.wasm'), '--lib', EX('library.wasm'), '--input-hex', hex('hi!')).json();
+  const hl = (await run(EX('hello-lib.wasm'), '--lib', EX('library.wasm'), '--input-hex', hex('hi!'))).json();
   t.equal(Buffer.from(hl.result.output, 'base64').toString(), '686921');
   t.same(hl.link, { mode: 'bridge', calls: 1, bytesCopied: 9 });
 });
@@ -172,39 +180,39 @@ t.test('--namespace and --ffi reach the linker', async (t) => {
        (func (export "main") (param i64) (result i64) local.get 0 call $t))`,
   );
   const ffi = tmp.file('ffi.txt', 'twice(i64) -> i64\n');
-  const r = cli('run', con, '--lib', lib, '--namespace', 'mylib', '--ffi', ffi, '--args', '["21"]');
+  const r = await run(con, '--lib', lib, '--namespace', 'mylib', '--ffi', ffi, '--args', '["21"]');
   t.equal(r.code, 0, r.stdout);
   t.same(r.json().result.values, ['42']);
-  const wrongNs = cli('run', con, '--lib', lib, '--ffi', ffi, '--args', '["21"]');
+  const wrongNs = await run(con, '--lib', lib, '--ffi', ffi, '--args', '["21"]');
   t.equal(wrongNs.code, 2);
   t.equal(wrongNs.json().error.kind, 'link_error');
   t.match(wrongNs.json().error.message, /mylib/);
-  const badFfi = cli('run', con, '--lib', lib, '--namespace', 'mylib', '--ffi', tmp.file('bad.txt', 'twice(i32) -> i32\n'), '--args', '["21"]');
+  const badFfi = await run(con, '--lib', lib, '--namespace', 'mylib', '--ffi', tmp.file('bad.txt', 'twice(i32) -> i32\n'), '--args', '["21"]');
   t.equal(badFfi.code, 2);
   t.equal(badFfi.json().error.kind, 'link_error');
 });
 
 t.test('link_error, invalid_module, policy_violation: the 4xx body, exit 2', async (t) => {
-  const noLib = cli('run', EX('kv.wasm'));
-  t.equal(noLib.code, 2);
+  const noLib = await cliAsync('run', EX('kv.wasm'));
+  t.equal(noLib.code, 2, 'the process exits 2');
   t.equal(noLib.json().error.kind, 'link_error');
   t.match(noLib.json().error.message, /lib\.map_/);
   t.same(Object.keys(noLib.json()), ['error']);
 
-  const shared = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--mode', 'shared');
+  const shared = await run(EX('kv.wasm'), '--lib', EX('library.wasm'), '--mode', 'shared');
   t.equal(shared.code, 2);
   t.equal(shared.json().error.kind, 'link_error');
   t.match(shared.json().error.message, /the contract has its own memory.*use link mode "bridge"/);
 
-  const invalid = cli('run', tmp.file('junk.wasm', 'not wasm at all'));
+  const invalid = await run(tmp.file('junk.wasm', 'not wasm at all'));
   t.equal(invalid.code, 2);
   t.equal(invalid.json().error.kind, 'invalid_module');
-  const invalidLib = cli('run', EX('kv.wasm'), '--lib', tmp.file('junk2.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1])));
+  const invalidLib = await run(EX('kv.wasm'), '--lib', tmp.file('junk2.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1])));
   t.equal(invalidLib.code, 2);
   t.equal(invalidLib.json().error.kind, 'invalid_module');
 
   const bigTable = await tmp.wasm('table.wasm', `(module (table 200000 funcref) (func (export "main") (result i32) i32.const 1))`);
-  const policy = cli('run', bigTable);
+  const policy = await run(bigTable);
   t.equal(policy.code, 2);
   t.equal(policy.json().error.kind, 'policy_violation');
   t.match(policy.json().error.message, /200000 elements/);
@@ -212,21 +220,22 @@ t.test('link_error, invalid_module, policy_violation: the 4xx body, exit 2', asy
 
 t.test('bad arguments: bad_request naming the problem, exit 2', async (t) => {
   const cases: Array<[string[], RegExp]> = [
-    [['run', EX('hello.wasm'), '--bogus'], /Unknown option '--bogus'/],
-    [['run', EX('hello.wasm'), '--input', 'world'], /Unknown option '--input': did you mean --input-hex or --input-file\?/],
-    [['run', EX('hello.wasm'), '--args', '[1,'], /--args is not valid JSON/],
-    [['run', EX('hello.wasm'), '--input-hex', '00', '--input-file', EX('hello.wasm')], /not both/],
-    [['run', EX('hello.wasm'), '--input-hex', 'xyz'], /--input-hex/],
-    [['run', 'no/such/contract.wasm'], /cannot read CONTRACT `no\/such\/contract\.wasm`: no such file/],
-    [['run', EX('kv.wasm'), '--lib', 'missing-lib.wasm'], /cannot read --lib `missing-lib\.wasm`/],
-    [['run', EX('hello.wasm'), '--input-file', 'missing-input.bin'], /cannot read --input-file `missing-input\.bin`/],
-    [['run', EX('hello.wasm'), '--fuel', '10000000001'], /ceiling of 10000000000/],
-    [['run', EX('hello.wasm'), '--timeout-ms', '2.5'], /--timeout-ms must be a non-negative integer/],
-    [['run', EX('hello.wasm'), '--entry', 'nope'], /exports no function `nope`/],
-    [['run', EX('hello.wasm'), '--args', '[1]'], /takes 0 argument/],
+    [[EX('hello.wasm'), '--bogus'], /Unknown option '--bogus'/],
+    [[EX('hello.wasm'), '--input', 'world'], /Unknown option '--input': did you mean --input-hex or --input-file\?/],
+    [[EX('hello.wasm'), '--args', '[1,'], /--args is not valid JSON/],
+    [[EX('hello.wasm'), '--input-hex', '00', '--input-file', EX('hello.wasm')], /not both/],
+    [[EX('hello.wasm'), '--input-hex', 'xyz'], /--input-hex/],
+    [['no/such/contract.wasm'], /cannot read CONTRACT `no\/such\/contract\.wasm`: no such file/],
+    [[EX('kv.wasm'), '--lib', 'missing-lib.wasm'], /cannot read --lib `missing-lib\.wasm`/],
+    [[EX('hello.wasm'), '--input-file', 'missing-input.bin'], /cannot read --input-file `missing-input\.bin`/],
+    [[EX('hello.wasm'), '--fuel', '10000000001'], /ceiling of 10000000000/],
+    [[EX('hello.wasm'), '--timeout-ms', '2.5'], /--timeout-ms must be a non-negative integer/],
+    [[EX('hello.wasm'), '--entry', 'nope'], /exports no function `nope`/],
+    [[EX('hello.wasm'), '--args', '[1]'], /takes 0 argument/],
   ];
-  for (const [args, re] of cases) {
-    const r = cli(...args);
+  const answers = await Promise.all(cases.map(([args]) => run(...args)));
+  for (const [i, [args, re]] of cases.entries()) {
+    const r = answers[i]!;
     t.equal(r.code, 2, args.join(' '));
     const b = r.json();
     t.equal(b.error.kind, 'bad_request', args.join(' '));
@@ -236,47 +245,47 @@ t.test('bad arguments: bad_request naming the problem, exit 2', async (t) => {
 
 t.test('--mode shared and --stacks: the shared-mode examples, the same answer as bridge', async (t) => {
   const input = hex('b=2\na=1\nc=3\n');
-  const bridge = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--input-hex', input).json();
+  const bridge = (await run(EX('kv.wasm'), '--lib', EX('library.wasm'), '--input-hex', input)).json();
   for (const stacks of [[], ['--stacks', 'two'], ['--stacks', 'one']]) {
-    const r = cli('run', EX('kv-shared.wasm'), '--lib', EX('library-shared.wasm'), '--mode', 'shared', ...stacks, '--input-hex', input);
+    const r = await run(EX('kv-shared.wasm'), '--lib', EX('library-shared.wasm'), '--mode', 'shared', ...stacks, '--input-hex', input);
     t.equal(r.code, 0, r.stderr);
     const b = r.json();
     t.same(b.result, bridge.result, `${stacks.join(' ') || 'default'}: the same result as bridge`);
     t.same(b.link, { mode: 'shared', calls: 0, bytesCopied: 0, stacks: stacks[1] ?? 'two' });
   }
-  const overflow = cli('run', EX('kv-shared.wasm'), '--lib', EX('library-shared.wasm'), '--mode', 'shared', '--entry', 'deep', '--args', '[3000]');
+  const overflow = await run(EX('kv-shared.wasm'), '--lib', EX('library-shared.wasm'), '--mode', 'shared', '--entry', 'deep', '--args', '[3000]');
   t.equal(overflow.code, 1, 'an outcome that is not ok');
   t.equal(overflow.json().error.kind, 'stack_overflow');
-  const collide = cli('run', EX('kv-shared.wasm'), '--lib', EX('library.wasm'), '--mode', 'shared');
+  const collide = await run(EX('kv-shared.wasm'), '--lib', EX('library.wasm'), '--mode', 'shared');
   t.equal(collide.code, 2);
   t.match(collide.json().error.message, /library data \[0x100000, 0x10063c\) overlaps contract data \[0x100000, 0x10004c\)/);
-  const bad = cli('run', EX('kv.wasm'), '--lib', EX('library.wasm'), '--stacks', 'one');
+  const bad = await run(EX('kv.wasm'), '--lib', EX('library.wasm'), '--stacks', 'one');
   t.equal(bad.code, 2);
   t.match(bad.json().error.message, /--stacks applies to --mode shared only/);
 });
 
 t.test('the Iroha profile: --iroha-context-hex, --iroha-responses, --iroha-callback', async (t) => {
   const I = await import('../support/iroha.js');
-  const FIX = (n: string) => new URL(`../fixtures/iroha/${n}.wasm`, import.meta.url).pathname;
+  const FIX = (n: string) => `${I.IROHA_FIXTURES}/${n}.wasm`;
   const alice = I.aliceAccount();
   const block2 = I.blockHeader({ height: 2, prevBlockHash: I.irohaHash(0x21), transactionsHash: I.irohaHash(0x22), creationTimeMs: 1_700_000_001_000, viewChangeIndex: 0 });
   const ctx = I.triggerContext({ id: 'mint_rose', authority: alice, block: block2, event: I.executeTriggerEvent({ triggerId: 'mint_rose', authority: alice, args: '{"val":3}' }) });
-  const r = cli('run', FIX('mint_rose_trigger'), '--iroha-context-hex', I.toHex(ctx));
+  const r = await run(FIX('mint_rose_trigger'), '--iroha-context-hex', I.toHex(ctx));
   t.equal(r.code, 0, r.stderr);
   const b = r.json();
   t.equal(b.iroha.instructions.length, 1, 'one Mint recorded');
   t.equal(b.fuel.consumed, 26109, 'the fuel real wasmtime counts (test/engine/iroha.test.ts)');
 
   const answers = tmp.file('answers.json', JSON.stringify([I.toHex(I.emptyIterable('Account')), I.toHex(I.emptyIterable('Role'))]));
-  const m = cli('run', FIX('default_executor'), '--entry', '_iroha_executor_migrate', '--iroha-context-hex', I.toHex(I.executorContext(alice, I.genesisBlock())), '--iroha-responses', answers);
+  const m = await run(FIX('default_executor'), '--entry', '_iroha_executor_migrate', '--iroha-context-hex', I.toHex(I.executorContext(alice, I.genesisBlock())), '--iroha-responses', answers);
   t.equal(m.code, 0, m.stderr);
   t.equal(m.json().iroha.queries.length, 2);
   t.type(m.json().iroha.dataModel, 'string');
 
-  const dead = cli('run', FIX('mint_rose_trigger'), '--iroha-context-hex', I.toHex(ctx), '--iroha-callback', 'http://127.0.0.1:1/peer');
+  const dead = await run(FIX('mint_rose_trigger'), '--iroha-context-hex', I.toHex(ctx), '--iroha-callback', 'http://127.0.0.1:1/peer');
   t.equal(dead.code, 1, 'an outcome that is not ok');
   t.equal(dead.json().error.kind, 'host_error');
-  const badFile = cli('run', FIX('default_executor'), '--entry', '_iroha_executor_migrate', '--iroha-context-hex', '00', '--iroha-responses', tmp.file('bad.json', '{"a":1}'));
+  const badFile = await run(FIX('default_executor'), '--entry', '_iroha_executor_migrate', '--iroha-context-hex', '00', '--iroha-responses', tmp.file('bad.json', '{"a":1}'));
   t.equal(badFile.code, 2);
   t.match(badFile.json().error.message, /--iroha-responses must be a JSON array of hex strings/);
 });
@@ -289,20 +298,20 @@ t.test('batch FILE.json: several runs, answered as POST /execute/batch answers',
     ['nope.wasm'],
     [EX('hello.wasm'), '--fuel', '10'],
   ];
-  const r = cli('batch', tmp.file('batch.json', JSON.stringify(calls)));
+  const r = await cliAsync('batch', tmp.file('batch.json', JSON.stringify(calls)));
   t.equal(r.code, 1, 'some call not ok');
   const { results } = r.json();
   t.equal(results.length, calls.length);
   for (const [i, c] of calls.entries()) {
-    const single = cli('run', ...c);
+    const single = await run(...c);
     const one = single.json();
     if (single.code === 2) t.same(results[i], { status: results[i].status, error: one.error }, `call ${i}: the same refusal`);
     else t.same({ ...results[i], timings: 0 }, { ...one, timings: 0 }, `call ${i}: the same body as run`);
   }
   t.same(results.map((x: any) => x.status ?? (x.ok ? 'ok' : x.error.kind)), ['ok', 'ok', 422, 400, 'out_of_fuel']);
-  const allOk = cli('batch', tmp.file('ok.json', JSON.stringify([[EX('hello.wasm')], [EX('hello.wasm')]])));
+  const allOk = await cliAsync('batch', tmp.file('ok.json', JSON.stringify([[EX('hello.wasm')], [EX('hello.wasm')]])));
   t.equal(allOk.code, 0);
-  const bad = cli('batch', tmp.file('bad.json', '{"calls": []}'));
+  const bad = await cliAsync('batch', tmp.file('bad.json', '{"calls": []}'));
   t.equal(bad.code, 2);
   t.match(bad.json().error.message, /a JSON array of 1 to 10000 `run` argument lists/);
 });

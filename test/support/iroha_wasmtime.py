@@ -4,7 +4,8 @@ iroha.{log,dbg,execute_query,execute_instruction,set_data_model}, host->guest da
 ([u32 LE total incl. the 4 bytes][SCALE]) in a buffer from `_iroha_smart_contract_alloc(total)`.
 
 stdin, JSON: {"module": path, "entrypoint": export name, "context": hex (SCALE of the entrypoint's payload,
-no prefix), "queryResponses": [hex, ...] (SCALE Result<QueryResponse, ValidationFail>, no prefix), "fuel": int}
+no prefix), "queryResponses": [hex, ...] (SCALE Result<QueryResponse, ValidationFail>, no prefix), "fuel": int},
+or a JSON array of such runs (answered with an array: each module is compiled once, each run gets its own Store)
 stdout, JSON: {"version", "fuel_consumed", "outcome": "ok" | trap message, "instructions": [hex],
 "queries": [hex], "dataModel": hex | null, "verdict": hex | null, "logs": [{"level", "message"}], "dbg": [str], "trap"?: full message}
 (a trap's outcome is its last line, the cause: "wasm trap: wasm `unreachable` instruction executed")
@@ -44,13 +45,12 @@ def string(b, i):
     return b[j:j + n].decode('utf-8'), j + n
 
 
-def main():
-    req = json.load(sys.stdin)
-    cfg = W.Config(); cfg.consume_fuel = True
-    engine = W.Engine(cfg)
+def run(engine, modules, req):
     store = W.Store(engine)
     store.set_fuel(req['fuel'])
-    module = W.Module.from_file(engine, req['module'])
+    if req['module'] not in modules:  # compiling a 3 MB executor is most of a run's time
+        modules[req['module']] = W.Module.from_file(engine, req['module'])
+    module = modules[req['module']]
     answers = [bytes.fromhex(h) for h in req.get('queryResponses', [])]
     out = {'version': version('wasmtime'), 'instructions': [], 'queries': [], 'dataModel': None,
            'verdict': None, 'logs': [], 'dbg': []}
@@ -112,7 +112,15 @@ def main():
         out['outcome'] = lines[-1] if lines else type(e).__name__  # the cause: "wasm trap: ..."
         out['trap'] = str(e)
     out['fuel_consumed'] = req['fuel'] - store.get_fuel()
-    json.dump(out, sys.stdout)
+    return out
+
+
+def main():
+    req = json.load(sys.stdin)
+    cfg = W.Config(); cfg.consume_fuel = True
+    engine = W.Engine(cfg)
+    modules = {}
+    json.dump([run(engine, modules, r) for r in req] if isinstance(req, list) else run(engine, modules, req), sys.stdout)
 
 
 main()
