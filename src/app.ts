@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -15,6 +15,8 @@ import { settingsFor, type PreparedModule } from './engine/prepare.js';
 import { handleError } from './http/errors.js';
 import { createMetrics } from './http/metrics.js';
 import { formatSchemaErrors } from './http/validation.js';
+import { moduleDescriber } from './http/module-summary.js';
+import { openApiSecurity } from './http/auth.js';
 import { ModuleResolver } from './http/module-resolver.js';
 import { registerPressure } from './http/pressure.js';
 import { registerAuth } from './http/auth.js';
@@ -76,7 +78,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   const engine = engineConfig(config);
   const sc = config.store;
   const store = new TieredModuleStore({
-    local: new ModuleStore({ dir: sc.dir, memoryBudgetBytes: sc.memoryBudgetBytes, logger: app.log }),
+    local: new ModuleStore({ dir: sc.dir, memoryBudgetBytes: sc.memoryBudgetBytes, logger: app.log, describer: moduleDescriber }),
     shared: sc.shared === null ? null : new RedisSharedStore({ url: sc.shared, timeoutMs: sc.sharedTimeoutMs, logger: app.log }),
     keyPrefix: sc.sharedKeyPrefix,
     logger: app.log,
@@ -138,6 +140,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
         description:
           'Executes linked WebAssembly smart contracts under deterministic fuel, memory and time limits. The full reference is docs/API.md; the host ABI, fuel and ffi rules are docs/ABI.md.',
       },
+      ...openApiSecurity,
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -177,27 +180,43 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   return app;
 }
 
-/** The bundled example modules, stored so that a request by hash works right after start. */
+/**
+ * The bundled example modules, stored so that a request by hash works right after start: examples/wasm
+ * prepared too (small, used by the tests and the docs), examples/iroha (6.7 MB of Hyperledger Iroha's
+ * samples) only stored: preparing them here would add seconds to every start; the first request of
+ * each prepares it (and keeps the artifact in the store, for the next starts).
+ */
 async function seedExamples(store: TieredModuleStore, resolver: ModuleResolver, app: FastifyInstance): Promise<void> {
-  const dir = resolve(PROJECT_ROOT, 'examples/wasm');
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.wasm'));
-  } catch {
-    return; // an image without examples
+  for (const [sub, prepare] of [['examples/wasm', true], ['examples/iroha', false]] as const) {
+    const dir = resolve(PROJECT_ROOT, sub);
+    let files: string[];
+    try {
+      files = readdirSync(dir).filter((f) => f.endsWith('.wasm'));
+    } catch {
+      continue; // an image without examples
+    }
+    for (const f of files.sort()) await seedExample(store, resolver, app, resolve(dir, f), prepare);
   }
-  for (const f of files.sort()) {
-    const bytes = new Uint8Array(readFileSync(resolve(dir, f)));
+}
+
+async function seedExample(store: TieredModuleStore, resolver: ModuleResolver, app: FastifyInstance, file: string, prepare: boolean): Promise<void> {
+  const f = basename(file);
+  const bytes = new Uint8Array(readFileSync(file));
+  if (prepare) {
     const prepared = await resolver.prepareStored(bytes);
     // a module importing its memory runs only in shared mode: have that variant ready too
     if (prepared.info.layout.memory?.imported || f.endsWith('-shared.wasm')) await resolver.prepareStored(bytes, prepared.info.hash, 'shared');
-    // with the shared store down, each write would wait for its timeout: the examples stay local this time
-    const sharedUp = store.sharedStatus()?.state !== 'down';
-    await (sharedUp ? store.put(bytes) : store.local.put(bytes)).catch((e: unknown) => {
+  }
+  // with the shared store down, each write would wait for its timeout: the examples stay local this time
+  const sharedUp = store.sharedStatus()?.state !== 'down';
+  const hash = await (sharedUp ? store.put(bytes) : store.local.put(bytes)).then(
+    (r) => r.hash,
+    async (e: unknown) => {
       // kept here all the same; the shared copy is made by the next start or upload
       if (!(e instanceof SharedStoreError)) throw e;
       app.log.warn({ module: f, err: e.message }, 'example module not written to the shared store');
-    });
-    app.log.info({ module: f, hash: prepared.info.hash }, 'example module ready');
-  }
+      return (await store.local.put(bytes)).hash;
+    },
+  );
+  app.log.info({ module: f, hash, prepared: prepare }, 'example module ready');
 }

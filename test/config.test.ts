@@ -255,6 +255,9 @@ t.test('a short AUTH_TOKEN: the variable and the minimum length named, the token
 t.test('a union says what each branch expects', async (t) => {
   t.match(refused(t, { LOG_LEVEL: 'loud' }), /\/logLevel \(environment variable LOG_LEVEL\): expected one of 'fatal', 'error', .*'silent' \(got "loud"\)/);
   t.match(refused(t, { POLICY_FLOATS: 'maybe' }), /POLICY_FLOATS\): expected one of 'allow', 'canonicalize', 'refuse'/);
+  // every variable with allowed values names them
+  t.match(refused(t, { LOG_LEVEL: 'verbose' }), /LOG_LEVEL\): expected one of 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent' \(got "verbose"\)/);
+  t.match(refused(t, { METRICS_AUTH: 'closed' }), /\/auth\/metrics \(environment variable METRICS_AUTH\): expected one of 'open', 'token' \(got "closed"\)/);
 });
 
 t.test('memory only: the budget must hold the largest module', async (t) => {

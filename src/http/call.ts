@@ -25,22 +25,25 @@ export interface CallContext {
 function irohaInput(o: NonNullable<ExecuteRequest['iroha']>, origins: string[]): IrohaInput {
   if (o.callback !== undefined) {
     const refused = checkCallbackUrl(o.callback, origins);
-    if (refused) throw new HttpError(400, 'bad_request', `iroha.callback: ${refused}`);
+    if (refused) throw new HttpError(400, 'bad_request', `body.iroha.callback: ${refused}`);
     // `/query` and `/instruction` are appended to it: a query string or fragment would swallow them
-    if (/[?#]/.test(o.callback)) throw new HttpError(400, 'bad_request', 'iroha.callback is a base URL: no query string or fragment');
+    if (/[?#]/.test(o.callback)) throw new HttpError(400, 'bad_request', 'body.iroha.callback is a base URL: no query string or fragment');
   }
   return {
-    context: decodeBase64(o.context, 'iroha.context'),
-    ...(o.queryResponses ? { queryResponses: o.queryResponses.map((r, i) => decodeBase64(r, `iroha.queryResponses[${i}]`)) } : {}),
+    context: decodeBase64(o.context, 'body.iroha.context'),
+    ...(o.queryResponses ? { queryResponses: o.queryResponses.map((r, i) => decodeBase64(r, `body.iroha.queryResponses[${i}]`)) } : {}),
     ...(o.callback !== undefined ? { callback: o.callback } : {}),
   };
 }
 
-/** Everything up to the worker: throws HttpError / RequestError for what `POST /execute` answers 4xx. */
+/**
+ * Everything up to the worker: throws HttpError / RequestError for what `POST /execute` answers 4xx
+ * (a batch's call gets the same words: its entry's place in the answer says which call it is).
+ */
 export async function prepareCall(body: ExecuteRequest, c: CallContext): Promise<{ exec: ExecuteInput; prepareMs: number }> {
   const started = performance.now();
   const lim = resolveLimits(body.limits, c.limits.defaults, c.limits.max);
-  const input = body.input === undefined ? new Uint8Array(0) : decodeBase64(body.input, 'input');
+  const input = body.input === undefined ? new Uint8Array(0) : decodeBase64(body.input, 'body.input');
   const iroha = body.iroha ? irohaInput(body.iroha, c.callbackOrigins) : undefined;
   // shared linking runs each module's shared variant (stack pointer imported and guarded)
   const variant = body.link?.mode === 'shared' ? 'shared' : 'plain';
@@ -65,7 +68,8 @@ export function recordCall(c: CallContext, log: FastifyBaseLogger, result: Execu
   const outcome = result.error?.kind ?? 'ok';
   const ms = performance.now() - startedMs;
   c.metrics.executions.inc({ outcome });
-  c.metrics.fuel.observe(result.fuel.consumed);
+  // a timeout reports the whole limit as consumed, which is not what it used: not a fuel sample
+  if (outcome !== 'timeout') c.metrics.fuel.observe(result.fuel.consumed);
   c.metrics.duration.observe(ms / 1000);
   log.info(
     {

@@ -1,26 +1,14 @@
 /** Request errors → HTTP status and the `{ error: { kind, message } }` body (docs/API.md, Errors). */
+import type { Static } from '@sinclair/typebox';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { RequestError } from '../engine/errors.js';
 import { WorkerLostError } from '../pool/pool.js';
 import { StoreBusyError } from '../store/module-store.js';
 import { SharedStoreError } from '../store/shared-store.js';
+import type { ErrorKind as ErrorKindSchema } from './schemas.js';
 
-export type ErrorKind =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'not_found'
-  | 'too_large'
-  | 'invalid_module'
-  | 'link_error'
-  | 'policy_violation'
-  | 'overloaded'
-  | 'worker_lost'
-  | 'store_unavailable'
-  | 'unsupported_media_type'
-  | 'method_not_allowed'
-  | 'request_timeout'
-  | 'headers_too_large'
-  | 'internal';
+/** The error kinds (docs/API.md, Errors): one list, the schema's, which openapi.yaml and the metrics docs are checked against. */
+export type ErrorKind = Static<typeof ErrorKindSchema>;
 
 export class HttpError extends Error {
   constructor(

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { HttpError } from './errors.js';
+import { jsonProblem } from './input-hints.js';
 
 /** The path of the first forbidden key in `value` ("body.calls[0].contract"), or null. */
 function forbiddenKey(value: unknown): { path: string; key: string } | null {
@@ -31,8 +32,8 @@ export function parseJsonBody(text: string): unknown {
   try {
     value = JSON.parse(text);
   } catch (e) {
-    const why = (e as Error).message.slice(0, 200);
-    throw new HttpError(400, 'bad_request', `the body is not valid JSON (${why}): send one JSON object with Content-Type application/json`);
+    // where it broke (line, column, offset), and what to do when it is a raw control character
+    throw new HttpError(400, 'bad_request', `the body is not valid JSON (${jsonProblem(text, e as Error)}): send one JSON object with Content-Type application/json`);
   }
   // only text with such a key (or an escape that could spell one) is walked
   if (/__proto__|prototype|\\u/.test(text)) {

@@ -1,6 +1,7 @@
 /** Prometheus metrics (prom-client), one registry per app so tests can build several apps. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ArtifactStats } from '../store/artifact-store.js';
+import type { StoreStats } from '../store/module-store.js';
 import type { SharedStoreStats } from '../store/tiered-store.js';
 import type { ConnectionStats } from './server-guards.js';
 
@@ -8,7 +9,7 @@ export interface MetricSources {
   queueSize(): number;
   utilization(): number;
   threads(): number;
-  store(): { memoryHits: number; diskHits: number; misses: number; memoryBytes: number; corrupt: number; diskErrors: number; evictions: number };
+  store(): Pick<StoreStats, 'memoryHits' | 'diskHits' | 'misses' | 'checkMemoryHits' | 'checkDiskHits' | 'checkMisses' | 'memoryBytes' | 'corrupt' | 'diskErrors' | 'evictions'>;
   prepared(): { hits: number; misses: number; size: number };
   /** null when prepared modules are not persisted. */
   artifacts(): ArtifactStats | null;
@@ -38,7 +39,7 @@ export function createMetrics(src: MetricSources) {
   });
   const fuel = new Histogram({
     name: 'wasm_fuel_consumed',
-    help: 'Fuel consumed per execution',
+    help: 'Fuel consumed per execution that reached an outcome other than timeout (a timed-out run\'s use is unknown: counted in wasm_executions_total{outcome="timeout"} only)',
     buckets: [1e3, 1e4, 1e5, 1e6, 1e7, 5.5e7, 1e8, 1e9, 1e10],
     registers: [registry],
   });
@@ -51,23 +52,41 @@ export function createMetrics(src: MetricSources) {
   new Gauge({ name: 'wasm_pool_queue_depth', help: 'Executions waiting for a worker', registers: [registry], collect() { this.set(src.queueSize()); } });
   new Gauge({ name: 'wasm_pool_utilization', help: 'Share of the worker threads busy with an execution at the time of the scrape (0..1)', registers: [registry], collect() { this.set(src.utilization()); } });
   new Gauge({ name: 'wasm_pool_threads', help: 'Worker threads running', registers: [registry], collect() { this.set(src.threads()); } });
-  /** A gauge of counts since start by one label, read at each scrape; `read` answering null leaves it empty. */
+  /**
+   * A counter of counts since start, by one label, read from its source at each scrape (the sources
+   * count; a counter only ever rises, so rate() and increase() work); `read` answering null leaves it empty.
+   */
   const countsBy = (name: string, help: string, label: string, read: () => Record<string, number> | null) =>
-    new Gauge({
+    new Counter({
       name,
       help,
       labelNames: [label],
       registers: [registry],
       collect() {
-        for (const [value, n] of Object.entries(read() ?? {})) this.set({ [label]: value }, n);
+        const counts = read();
+        if (!counts) return;
+        this.reset();
+        for (const [value, n] of Object.entries(counts)) this.inc({ [label]: value }, n);
       },
     });
-  countsBy('wasm_store_lookups', 'Module store lookups since start, by result (memory hit, disk hit, miss)', 'result', () => {
-    const s = src.store();
-    return { memory_hit: s.memoryHits, disk_hit: s.diskHits, miss: s.misses };
+  new Counter({
+    name: 'wasm_store_lookups_total',
+    help: 'Module store lookups since start, by op (check: is it stored? asked by every execution by hash, the compiled cache answering or not; read: its bytes read) and result (memory_hit, disk_hit, miss)',
+    labelNames: ['op', 'result'],
+    registers: [registry],
+    collect() {
+      const s = src.store();
+      this.reset();
+      this.inc({ op: 'check', result: 'memory_hit' }, s.checkMemoryHits);
+      this.inc({ op: 'check', result: 'disk_hit' }, s.checkDiskHits);
+      this.inc({ op: 'check', result: 'miss' }, s.checkMisses);
+      this.inc({ op: 'read', result: 'memory_hit' }, s.memoryHits);
+      this.inc({ op: 'read', result: 'disk_hit' }, s.diskHits);
+      this.inc({ op: 'read', result: 'miss' }, s.misses);
+    },
   });
   countsBy(
-    'wasm_store_faults',
+    'wasm_store_faults_total',
     'Module store faults since start: files whose content did not match their hash (moved aside), disk reads and writes that failed (modules kept in memory)',
     'fault',
     () => {
@@ -76,17 +95,18 @@ export function createMetrics(src: MetricSources) {
     },
   );
   new Gauge({ name: 'wasm_store_memory_bytes', help: 'Bytes of modules held in memory', registers: [registry], collect() { this.set(src.store().memoryBytes); } });
-  new Gauge({
-    name: 'wasm_store_memory_evictions',
+  new Counter({
+    name: 'wasm_store_memory_evictions_total',
     help: 'Modules evicted from the memory LRU since start (with store.dir still on disk; memory only: gone, 404 until uploaded again)',
     registers: [registry],
     collect() {
-      this.set(src.store().evictions);
+      this.reset();
+      this.inc(src.store().evictions);
     },
   });
   new Gauge({ name: 'wasm_http_open_connections', help: 'HTTP connections open', registers: [registry], collect() { this.set(src.connections().open); } });
   countsBy(
-    'wasm_http_connections_refused',
+    'wasm_http_connections_refused_total',
     'Connections closed at once since start: over_cap (http.maxConnections open), or not accepted by the kernel (EMFILE, ENFILE: out of file descriptors)',
     'reason',
     () => {
@@ -94,13 +114,13 @@ export function createMetrics(src: MetricSources) {
       return { over_cap: c.dropped, ...Object.fromEntries(Object.entries(c.acceptErrors).map(([code, n]) => [`accept_${code}`, n])) };
     },
   );
-  countsBy('wasm_http_client_errors', 'Requests answered before routing since start, by error kind: bad_request (malformed HTTP), request_timeout (408), headers_too_large (431)', 'kind', () => src.connections().clientErrors);
-  countsBy('wasm_prepared_cache_lookups', 'Compiled-module cache lookups since start, by result', 'result', () => {
+  countsBy('wasm_http_client_errors_total', 'Requests answered before routing since start, by error kind: bad_request (malformed HTTP), request_timeout (408), headers_too_large (431)', 'kind', () => src.connections().clientErrors);
+  countsBy('wasm_prepared_cache_lookups_total', 'Compiled-module cache lookups since start, by result (an execution by hash first checks the store holds the module: wasm_store_lookups_total{op="check"})', 'result', () => {
     const p = src.prepared();
     return { hit: p.hits, miss: p.misses };
   });
   countsBy(
-    'wasm_prepared_artifacts',
+    'wasm_prepared_artifacts_total',
     'Prepared modules persisted in the store directory, since start: read (hit), not there (miss), written, corrupt (moved aside), write errors',
     'result',
     () => {
@@ -108,12 +128,12 @@ export function createMetrics(src: MetricSources) {
       return a && { hit: a.hits, miss: a.misses, written: a.written, corrupt: a.corrupt, write_error: a.writeErrors };
     },
   );
-  countsBy('wasm_pool_faults', 'Since start: workers lost under an execution (answered 503 worker_lost), and pool errors outside any execution (logged)', 'fault', () => {
+  countsBy('wasm_pool_faults_total', 'Since start: workers lost under an execution (answered 503 worker_lost), and pool errors outside any execution (logged)', 'fault', () => {
     const f = src.poolFaults();
     return { worker_lost: f.lostWorkers, pool_error: f.poolErrors };
   });
   countsBy(
-    'wasm_shared_store_lookups',
+    'wasm_shared_store_lookups_total',
     'Local misses looked up in the shared store since start: hit (verified), miss, corrupt (refused and removed), error (failed or timed out: answered 503)',
     'result',
     () => {
@@ -122,7 +142,7 @@ export function createMetrics(src: MetricSources) {
     },
   );
   countsBy(
-    'wasm_shared_store_writes',
+    'wasm_shared_store_writes_total',
     'Uploads written through to the shared store since start: written (new there), known, repaired (replaced a corrupt value), error (answered 503)',
     'result',
     () => {

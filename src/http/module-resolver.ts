@@ -15,15 +15,30 @@ import type { Policy } from '../wasm/policy.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import type { TieredModuleStore } from '../store/tiered-store.js';
 import type { PreparedCache } from '../store/prepared-cache.js';
+import { RequestError } from '../engine/errors.js';
 import { HttpError, moduleTooLarge, storeOr503 } from './errors.js';
+import { base64Problem, moduleBytesHint } from './input-hints.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** Strict standard base64 (padding optional): anything else is a 400 naming the field. */
+/**
+ * Strict standard base64 on one line (padding optional): anything else, whitespace included, is a
+ * 400 naming the field, the first offending character and its offset, and the fix (docs/API.md).
+ */
 export function decodeBase64(text: string, field: string): Uint8Array {
-  if (!BASE64.test(text) || text.length % 4 === 1) throw new HttpError(400, 'bad_request', `${field} is not valid base64`);
+  if (!BASE64.test(text) || text.length % 4 === 1) throw new HttpError(400, 'bad_request', `${field} is not valid base64: ${base64Problem(text)}`);
   const buf = Buffer.from(text, 'base64');
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
+/**
+ * An invalid module named by where it came from (`the contract module (body.contract.wasm)`), with
+ * what the bytes most likely are when they are not a binary module (hex, base64, WAT, a file name).
+ */
+export function explainInvalid(e: unknown, bytes: Uint8Array, what: string, opts: { text?: string; inline: boolean }): unknown {
+  if (!(e instanceof RequestError) || e.kind !== 'invalid_module') return e;
+  const hint = moduleBytesHint(bytes, opts);
+  return new RequestError('invalid_module', `${what} is not valid WebAssembly: ${e.message}${hint ? ` — ${hint}` : ''}`);
 }
 
 const notStored = (hash: string, role: string) => new HttpError(404, 'not_found', `no module with hash ${hash} (the ${role}): upload it with PUT /modules`);
@@ -107,12 +122,17 @@ export class ModuleResolver {
 
   async resolve(ref: { wasm: string } | { hash: string }, role: 'contract' | 'library', variant: Variant = 'plain'): Promise<PreparedModule> {
     if ('wasm' in ref) {
+      const at = `body.${role}`; // where it is in the request, for messages
       // base64 is 4/3 of the bytes: refuse oversized text before decoding it
       const padding = ref.wasm.endsWith('==') ? 2 : ref.wasm.endsWith('=') ? 1 : 0;
       this.checkSize(Math.floor((ref.wasm.length * 3) / 4) - padding, `the ${role} module`);
-      const bytes = decodeBase64(ref.wasm, `${role}.wasm`);
+      const bytes = decodeBase64(ref.wasm, `${at}.wasm`);
       this.checkSize(bytes.length, `the ${role} module`);
-      return this.prepareBytes(bytes, undefined, variant);
+      try {
+        return this.prepareBytes(bytes, undefined, variant);
+      } catch (e) {
+        throw explainInvalid(e, bytes, `the ${role} module (${at}.wasm)`, { text: ref.wasm, inline: true });
+      }
     }
     // By hash, the store alone answers: the caches also hold modules sent inline only, or evicted
     // from a memory-only store, which GET /modules/:hash calls unknown (404), and so must this.

@@ -252,7 +252,11 @@ export function errorResponse(description: string, ...examples: ErrorExample[]) 
 /** Error examples shared by the routes (messages as the service words them). */
 export const ERROR_EXAMPLES = {
   badRequest: { kind: 'bad_request', message: 'invalid request: body.contract is not valid: expected { "wasm": "<base64 module bytes>" } or { "hash": "<sha256, 64 lowercase hex digits, of a module stored with PUT /modules>" }' },
-  badHash: { kind: 'bad_request', message: 'a module hash is 64 lowercase hex digits (sha256)' },
+  badHash: {
+    kind: 'bad_request',
+    message: 'the hash in the path: "nope" is not a module hash: a module hash is 64 lowercase hex digits (sha256 of the module, as PUT /modules answers it)',
+  },
+  badLimit: { kind: 'bad_request', message: 'querystring.limit must be an integer from 1 to 1000 (default 100), got "5000"' },
   notFound: {
     kind: 'not_found',
     message: 'no module with hash 0000000000000000000000000000000000000000000000000000000000000000 (the contract): upload it with PUT /modules',
@@ -266,7 +270,15 @@ export const ERROR_EXAMPLES = {
     kind: 'unsupported_media_type',
     message: 'PUT /modules accepts a body of Content-Type application/wasm or application/octet-stream, not application/json',
   },
-  invalidModule: { kind: 'invalid_module', message: 'expected magic word 00 61 73 6d, found 68 65 6c 6c @+0' },
+  invalidModule: {
+    kind: 'invalid_module',
+    message: 'the contract module (body.contract.wasm) is not valid WebAssembly: expected magic word 00 61 73 6d, found 68 65 6c 6c @+0',
+  },
+  invalidBody: {
+    kind: 'invalid_module',
+    message:
+      'the body is not valid WebAssembly: expected magic word 00 61 73 6d, found 41 47 46 7a @+0 — the body is base64 text (it starts "AGFzbQ", the wasm magic in base64): PUT /modules takes the raw bytes (e.g. `curl --data-binary @file.wasm`)',
+  },
   linkError: { kind: 'link_error', message: 'the contract imports `lib.map_insert` but no library was given' },
   policyViolation: { kind: 'policy_violation', message: 'a table starts with 100001 elements, more than the limit of 100000' },
   internal: { kind: 'internal', message: 'internal error (logged with this request id)' },
@@ -387,6 +399,37 @@ export const moduleInfoResponse = (description: string) =>
   Type.Object(ModuleInfoResponse.properties, { additionalProperties: false, title: 'ModuleInfo', description });
 
 export const HashParams = Type.Object({ hash: Type.String() }, { additionalProperties: false });
+
+/** GET /modules: a page. Strings, checked by the route, so a bad value is named with what to send. */
+export const ModuleListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ description: 'modules per page: 1 to 1000 (default 100)', examples: ['100'] })),
+    after: Type.Optional(Type.String({ description: 'the cursor: `next` of the previous page (a module hash); the page starts after it' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ModuleListResponse = Type.Object(
+  {
+    modules: Type.Array(
+      Type.Object(
+        {
+          hash: Hash,
+          bytes: Type.Integer(),
+          firstSeen: Type.String({ description: 'ISO 8601 time this replica\'s store first held the module (kept on disk with it)' }),
+          exports: Type.Array(Type.Object({ name: Type.String(), kind: Type.String(), type: Type.Optional(Signature) }, { additionalProperties: false })),
+          importModules: Type.Array(Type.String(), { description: 'the module names it imports from, e.g. ["host", "lib"]' }),
+          profile: Type.Union([Type.Literal('host'), Type.Literal('iroha'), Type.Null()], { description: 'host ABI it imports: `iroha` (docs/IROHA.md), `host` (docs/ABI.md), or null' }),
+          ffi: Type.Boolean({ description: 'whether it has an `ffi` custom section' }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'in hash order' },
+    ),
+    next: Type.Union([Hash, Type.Null()], { description: 'the cursor of the next page (`?after=<next>`), null on the last page' }),
+  },
+  { additionalProperties: false, title: 'ModuleList', description: 'A page of the modules this replica holds' },
+);
 
 export const HealthResponse = Type.Object({ status: Type.Literal('ok') }, { additionalProperties: false });
 export const ReadyResponse = Type.Object(

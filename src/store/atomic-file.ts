@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import path from 'node:path';
 
-export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<void> {
+/** `durable: false` skips the fsync: for files that can be made again (a crash may leave an empty one). */
+export async function writeFileAtomic(file: string, bytes: Uint8Array, { durable = true } = {}): Promise<void> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
   const tmp = path.join(dir, `${path.basename(file)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
@@ -16,7 +17,7 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<
     const fh = await fs.open(tmp, 'wx');
     try {
       await fh.writeFile(bytes);
-      await fh.sync();
+      if (durable) await fh.sync();
     } finally {
       await fh.close();
     }

@@ -31,6 +31,9 @@
  *
  * Hash strings that are not exactly 64 lowercase hex characters are answered with null / false
  * without touching the file system, so a hash can never address a path outside the store.
+ *
+ * Listing (`list`, GET /modules): the modules held, in hash order, with when each was first stored and
+ * a summary, kept in a record beside each module (module-index.ts).
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
@@ -38,6 +41,9 @@ import * as fs from 'node:fs/promises';
 import path from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { errCode, moveAside, readFileOrNull, writeFileAtomic } from './atomic-file.js';
+import { type Describer, ModuleIndex, type ModuleRecord } from './module-index.js';
+
+export type { Describer, ModuleRecord } from './module-index.js';
 
 export interface StoreLogger {
   warn(obj: object, msg: string): void;
@@ -50,6 +56,8 @@ export interface ModuleStoreOptions {
   /** Bytes of module code kept in memory (0 = none). */
   memoryBudgetBytes: number;
   logger?: StoreLogger;
+  /** Makes the summary of each module that listings show (none: listings without summaries). */
+  describer?: Describer;
 }
 
 export interface StoreStats {
@@ -59,6 +67,10 @@ export interface StoreStats {
   diskHits: number;
   /** `get` found nothing usable (unknown, invalid hash, or corrupt on disk). */
   misses: number;
+  /** `has` (is it stored? every execution by hash asks) answered from memory, by a file, or no. */
+  checkMemoryHits: number;
+  checkDiskHits: number;
+  checkMisses: number;
   /** Successful `put` calls (new or already known). */
   puts: number;
   /** Files found corrupt on disk and moved aside. */
@@ -108,11 +120,17 @@ export class ModuleStore {
   /** In-flight puts and disk reads by hash, so concurrent callers share one file operation. */
   private readonly pendingPuts = new Map<string, Promise<{ hash: string; created: boolean }>>();
   private readonly pendingReads = new Map<string, Promise<Uint8Array | null>>();
-  private counters = { memoryHits: 0, diskHits: 0, misses: 0, puts: 0, corrupt: 0, diskErrors: 0, evictions: 0 };
+  private counters = { memoryHits: 0, diskHits: 0, misses: 0, checkMemoryHits: 0, checkDiskHits: 0, checkMisses: 0, puts: 0, corrupt: 0, diskErrors: 0, evictions: 0 };
+  private readonly index: ModuleIndex;
+  /** Records of the modules held in memory only: every module of a memory-only store, else those the disk failed. */
+  private readonly records = new Map<string, ModuleRecord>();
 
   constructor(opts: ModuleStoreOptions) {
     this.dir = opts.dir === null ? null : path.resolve(opts.dir);
     this.logger = opts.logger;
+    this.index = new ModuleIndex(this.dir, opts.describer ?? null, (hash, err) =>
+      this.logger?.warn({ hash, err: err instanceof Error ? err.message : String(err) }, 'module store: the record of a module (for listings) could not be made or read; made again when next listed'),
+    );
     const budget = Math.floor(opts.memoryBudgetBytes);
     if (!Number.isFinite(opts.memoryBudgetBytes) || budget < 0) {
       throw new RangeError(`memoryBudgetBytes must be a non-negative number, got ${opts.memoryBudgetBytes}`);
@@ -126,6 +144,7 @@ export class ModuleStore {
             dispose: (v, hash, reason) => {
               if (reason !== 'evict') return;
               this.counters.evictions++;
+              this.records.delete(hash); // held in memory only: gone
               // memory only, the LRU held the one copy: say so, an operator sizing the budget needs it
               if (this.dir === null) {
                 this.logger?.warn({ hash, size: v.byteLength, memoryBudgetBytes: budget }, 'module store (memory only): a module was evicted to make room and is gone; it answers 404 until uploaded again (raise store.memoryBudgetBytes or set store.dir)');
@@ -175,10 +194,12 @@ export class ModuleStore {
     const inMemory = this.memory?.has(hash) ?? false;
     if (this.dir === null) {
       this.remember(hash, bytes);
+      if (!this.records.has(hash) && this.memory?.has(hash)) this.records.set(hash, this.index.make(hash, bytes));
       return { hash, created: !inMemory };
     }
     const file = this.filePath(hash);
     let onDisk = false;
+    let written = false;
     try {
       const existing = await this.readFileOrNull(file);
       if (existing !== null) {
@@ -186,14 +207,36 @@ export class ModuleStore {
         else await this.quarantine(hash, file, existing.byteLength);
       }
       if (!onDisk) await this.writeAtomic(hash, file, bytes);
+      written = !onDisk;
     } catch (err) {
       // a disk that fails (full, read-only, I/O errors) must not fail the upload: the module is kept
       // in memory and executions go on; the next start will not know it
       this.counters.diskErrors++;
       this.logger?.warn({ hash, file, err: err instanceof Error ? err.message : String(err) }, 'module store: the disk failed, the module is kept in memory only');
+      if (!this.records.has(hash)) this.records.set(hash, this.index.make(hash, bytes));
     }
+    // its record for listings; one that fails to be written is made again when the module is listed
+    if (written) await this.index.write(this.index.make(hash, bytes)).catch((err: unknown) => this.logger?.warn({ hash, err: String(err) }, 'module store: the record of a module could not be written'));
     this.remember(hash, bytes);
     return { hash, created: !inMemory && !onDisk };
+  }
+
+  /**
+   * Up to `limit` modules this store holds, in hash order, after the hash `after` (null: from the
+   * first); `next` is the cursor of the following page, null on the last.
+   */
+  async list(after: string | null, limit: number): Promise<{ modules: ModuleRecord[]; next: string | null }> {
+    const held = [...this.records.keys()].filter((h) => after === null || h > after);
+    const onDisk = await this.index.hashesOnDisk(after, limit + 1);
+    const hashes = [...new Set([...onDisk, ...held])].sort().slice(0, limit + 1);
+    const page = hashes.slice(0, limit);
+    const modules: ModuleRecord[] = [];
+    // a few files at a time: a page of 1000 must not take 1000 file descriptors at once
+    for (let i = 0; i < page.length; i += 16) {
+      const found = await Promise.all(page.slice(i, i + 16).map((h) => this.records.get(h) ?? this.index.read(h, () => this.readForIndex(h))));
+      for (const r of found) if (r) modules.push({ hash: r.hash, bytes: r.bytes, firstSeen: r.firstSeen, summary: r.summary });
+    }
+    return { modules, next: hashes.length > limit ? page.at(-1)! : null };
   }
 
   /** The module's bytes, from memory or (verified) from disk; null when unknown or corrupt. */
@@ -228,13 +271,19 @@ export class ModuleStore {
    * as a use: a module in memory moves to the front of the LRU (modules executed by hash stay).
    */
   async has(hash: string): Promise<boolean> {
-    if (!isModuleHash(hash)) return false;
-    if (this.memory?.get(hash) !== undefined) return true;
-    if (this.dir === null) return false;
+    const found = await this.where(hash);
+    this.counters[found === 'memory' ? 'checkMemoryHits' : found === 'disk' ? 'checkDiskHits' : 'checkMisses']++;
+    return found !== null;
+  }
+
+  private async where(hash: string): Promise<'memory' | 'disk' | null> {
+    if (!isModuleHash(hash)) return null;
+    if (this.memory?.get(hash) !== undefined) return 'memory';
+    if (this.dir === null) return null;
     try {
-      return (await fs.stat(this.filePath(hash))).isFile();
+      return (await fs.stat(this.filePath(hash))).isFile() ? 'disk' : null;
     } catch (err) {
-      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return false;
+      if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR') return null;
       throw err;
     }
   }
@@ -275,6 +324,12 @@ export class ModuleStore {
     return bytes === null ? null : exact(bytes);
   }
 
+
+  /** The bytes of a module on disk for its record: verified, neither remembered nor counted (a listing is no use). */
+  private async readForIndex(hash: string): Promise<Uint8Array | null> {
+    const bytes = this.memory?.peek(hash) ?? (await this.readFileOrNull(this.filePath(hash)));
+    return bytes !== null && sha256(bytes) === hash ? bytes : null;
+  }
 
   private async readVerified(hash: string): Promise<Uint8Array | null> {
     const file = this.filePath(hash);

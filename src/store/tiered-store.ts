@@ -15,7 +15,7 @@
  * Without a shared store this is the local store alone, unchanged.
  */
 import { createHash } from 'node:crypto';
-import { isModuleHash, type ModuleStore, type StoreLogger, type StoreStats } from './module-store.js';
+import { isModuleHash, type ModuleRecord, type ModuleStore, type StoreLogger, type StoreStats } from './module-store.js';
 import { SharedStoreError, type SharedStore, type SharedStoreStatus } from './shared-store.js';
 
 export interface SharedStoreStats {
@@ -108,6 +108,14 @@ export class TieredModuleStore {
     if (await this.local.has(hash)) return true;
     if (!this.shared || !isModuleHash(hash)) return false;
     return (await this.get(hash)) !== null;
+  }
+
+  /**
+   * The modules this replica holds (its local store), a page in hash order: not those only in the
+   * shared store, which would mean scanning what every replica stored.
+   */
+  list(after: string | null, limit: number): Promise<{ modules: ModuleRecord[]; next: string | null }> {
+    return this.local.list(after, limit);
   }
 
   /** Waits for the local copies of modules read from the shared store to be written. */

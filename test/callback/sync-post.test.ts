@@ -12,6 +12,11 @@ import { Worker } from 'node:worker_threads';
 import { type PostOptions, type PostResult, SyncPoster } from '../../src/callback/sync-post.js';
 
 const MODULE = import.meta.resolve('../../src/callback/sync-post.js');
+/**
+ * Worker source that imports MODULE: when MODULE is TypeScript (the test runs from src/), it registers
+ * tsx's loader first, since on Node 20 a worker thread does not get the loader of the test's `--import=tsx`.
+ */
+const REGISTER_TS = MODULE.endsWith('.ts') ? `(await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();` : '';
 /** Scheduling slack on a shared 2-core machine. */
 const SLACK_MS = 500;
 
@@ -109,6 +114,7 @@ function mainThreadCaller(): Caller {
 const CALLER = `
 import { parentPort, workerData } from 'node:worker_threads';
 try {
+  ${REGISTER_TS}
   const { SyncPoster } = await import(workerData.module);
   const p = new SyncPoster();
   parentPort.on('message', async (m) => {
@@ -129,7 +135,6 @@ try {
 `;
 
 async function workerThreadCaller(): Promise<Caller> {
-  // execArgv is inherited: the worker gets the TypeScript loader the test runs under.
   const w = new Worker(esm(CALLER), { workerData: { module: MODULE } });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let seq = 0;
@@ -314,7 +319,7 @@ t.test('a process that never calls close() ends by itself', { timeout: 30_000 },
     const p = threadPoster();
     const a = p.post(${JSON.stringify(`${server.base}/echo`)}, new Uint8Array([1, 2, 3]), { timeoutMs: 3000, maxResponseBytes: 10 });
     const b = p.post(${JSON.stringify(`${server.base}/hang`)}, new Uint8Array(0), { timeoutMs: 100, maxResponseBytes: 10 });
-    const w = new Worker(${JSON.stringify(`const { threadPoster } = await import(${JSON.stringify(MODULE)});
+    const w = new Worker(${JSON.stringify(`${REGISTER_TS} const { threadPoster } = await import(${JSON.stringify(MODULE)});
       const r = threadPoster().post(${JSON.stringify(`${server.base}/echo`)}, new Uint8Array([4]), { timeoutMs: 3000, maxResponseBytes: 10 });
       (await import('node:worker_threads')).parentPort.postMessage(r.ok && Array.from(r.body));`)}, { eval: true, type: 'module' });
     const fromWorker = await new Promise((r) => w.once('message', r));

@@ -74,7 +74,7 @@ t.test('slow clients are cut after the timeouts; normal requests are answered me
   t.equal(kept.status, 200, 'after its answer');
 
   const metrics = await S.request('GET', '/metrics');
-  t.match(metrics.text, /wasm_http_client_errors\{kind="request_timeout"\} [3-9]/, 'the timeouts are counted');
+  t.match(metrics.text, /wasm_http_client_errors_total\{kind="request_timeout"\} [3-9]/, 'the timeouts are counted');
 });
 
 t.test('a connection that never sends a byte is cut after the headers timeout, not the minute-long connection timeout', async (t) => {
@@ -121,7 +121,7 @@ t.test('connections past http.maxConnections are closed at once; the open ones a
   await sleep(200);
   const after = await rawRequest(S.port, head('GET', '/metrics'), 3000);
   t.equal(after.status, 200, 'new connections are served once the others closed');
-  t.match(after.body, /wasm_http_connections_refused\{reason="over_cap"\} [1-9]/, 'the refusal is counted');
+  t.match(after.body, /wasm_http_connections_refused_total\{reason="over_cap"\} [1-9]/, 'the refusal is counted');
   await S.waitForLog((l) => /http\.maxConnections connections are open/.test(l.msg ?? ''), 2000, 'the refusal logged');
 });
 

@@ -1,5 +1,5 @@
 /**
- * Differential fuzzing of the instrumenter (docs/TESTING.md), CI-sized: random valid modules from
+ * Differential fuzzing of the instrumenter (docs/TESTING.md): random valid modules from
  * binaryen's translate-to-fuzz, seeded, each run as the original and as instrumented with the
  * engine's options (test/fuzz/lib/case.ts), in worker threads under a timeout:
  * - every module validates, or is counted as not applicable with its reason;
@@ -11,14 +11,16 @@
  *   flag, consumed = limit and no import call beyond the ample run's; with exactly its consumption it
  *   completes as before, 0 left;
  * - a sample replayed on wasmtime (when the oracle is there): equal fuel for calls that finish.
- * Longer runs: `npm run fuzz -- --minutes 10`.
+ * `npm test` runs the first 40 seeds, `npm run test:long` 250 (FUZZ_COUNT=n to choose); longer runs:
+ * `npm run fuzz -- --minutes 10`.
  */
 import t from 'tap';
+import { longOr } from '../support/long.js';
 import { fuzz, formatSummary } from './lib/harness.js';
 import { findOracle } from './lib/oracle.js';
 
 const FIRST_SEED = 20_261_202;
-const COUNT = Number(process.env.FUZZ_COUNT ?? 250);
+const COUNT = Number(process.env.FUZZ_COUNT ?? longOr(250, 40));
 const oracle = findOracle();
 let next = FIRST_SEED;
 

@@ -17,7 +17,7 @@ const TIMEOUT_MS = 300;
 
 async function lookupErrors(app: FastifyInstance): Promise<number> {
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-  return [...text.matchAll(/^wasm_shared_store_lookups\{[^}]*result="error"[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  return [...text.matchAll(/^wasm_shared_store_lookups_total\{[^}]*result="error"[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 t.test('Redis frozen: a batch of 30 calls by hash waits one store timeout, not thirty', { skip }, async (t) => {

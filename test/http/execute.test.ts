@@ -336,9 +336,10 @@ t.test('determinism: the same request 20 times gives the same body except timing
 
 t.test('schema errors read as one clear sentence per problem', async (t) => {
   const msg = async (payload: unknown) => (await app.inject({ method: 'POST', url: '/execute', payload: payload as object })).json().error.message as string;
-  t.match(await msg({ contract: { hash: '00' } }), /^invalid request: body\.contract is not valid: expected \{ "wasm": .* \} or \{ "hash": .* \}$/, 'a bad module reference names both forms');
+  t.match(await msg({ contract: { hash: 7 } }), /^invalid request: body\.contract is not valid: expected \{ "wasm": .* \} or \{ "hash": .* \}$/, 'a bad module reference names both forms');
+  t.match(await msg({ contract: { hash: '00' } }), /^invalid request: body\.contract\.hash: a shortened hash \(2 hex digits\)/, 'a bad hash says what is wrong with it');
   t.equal(await msg({ contract: { hash: 'a'.repeat(64) }, entryPoint: 'x' }), 'invalid request: body has an unknown property `entryPoint`', 'a misspelt field is named');
   t.equal(await msg({}), "invalid request: body must have required property 'contract'");
-  t.match(await msg({ contract: { hash: 'a'.repeat(64) }, args: [{}] }), /^invalid request: body\.args\.0 is not valid: expected a number, or a decimal string for an i64$/);
+  t.match(await msg({ contract: { hash: 'a'.repeat(64) }, args: [{}] }), /^invalid request: body\.args\[0\] is not valid: expected a number, or a decimal string for an i64$/);
   t.equal(await msg({ contract: { hash: 'a'.repeat(64) }, limits: { fuel: -1 } }), 'invalid request: body.limits.fuel must be >= 0');
 });

@@ -17,7 +17,7 @@ const reference = withoutTimings((await execute(app, normal)).body);
 async function faults(): Promise<Record<string, number>> {
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^wasm_pool_faults\{fault="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  for (const m of text.matchAll(/^wasm_pool_faults_total\{fault="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
   return out;
 }
 

@@ -96,6 +96,6 @@ t.test('a restart under another float policy does not reuse the prepared module'
   const third = (await startApp(t, { policy: { floats: 'canonicalize' }, store: { dir } })).app;
   t.equal((await call(third, 'main', payload, { hash })).body.result.values[0] >>> 0, F32_CANON, 'and back: canonical again');
   const metrics = (await third.inject({ method: 'GET', url: '/metrics' })).body;
-  t.match(metrics, /wasm_prepared_artifacts\{result="hit"\} [1-9]/, 'under the same float policy the persisted artifacts (the module and the seeded examples) are used');
-  t.match(metrics, /wasm_prepared_artifacts\{result="written"\} 0\b/, 'and nothing prepared again');
+  t.match(metrics, /wasm_prepared_artifacts_total\{result="hit"\} [1-9]/, 'under the same float policy the persisted artifacts (the module and the seeded examples) are used');
+  t.match(metrics, /wasm_prepared_artifacts_total\{result="written"\} 0\b/, 'and nothing prepared again');
 });

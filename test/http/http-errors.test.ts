@@ -17,7 +17,7 @@ t.test('404 for an unknown path, 405 with Allow for a known one with another met
   assertError(t, await req(app, { method: 'GET', url: '/nope?x=1' }), 404, 'not_found', 'no route GET /nope: the routes are listed in docs/API.md');
   const cases: Array<[string, string, string]> = [
     ['GET', '/execute', 'POST'],
-    ['DELETE', '/modules', 'PUT'],
+    ['DELETE', '/modules', 'GET, HEAD, PUT'],
     ['POST', `/modules/${'a'.repeat(64)}`, 'GET, HEAD'],
     ['PUT', '/health', 'GET, HEAD'],
     ['GET', '/execute/batch', 'POST'],

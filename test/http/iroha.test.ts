@@ -18,7 +18,8 @@ const hashes: Record<string, string> = {};
 t.before(async () => {
   for (const name of ['default_executor', 'mint_rose_trigger', 'query_assets_and_save_cursor']) {
     const r = await req(app, { method: 'PUT', url: '/modules', payload: Buffer.from(fixture(name)), headers: { 'content-type': 'application/wasm' } });
-    t.equal(r.status, 201, `${name} stored`);
+    // the bundled examples (examples/iroha) may already be stored: 200 (known) or 201 (new) both store it
+    t.ok(r.status === 200 || r.status === 201, `${name} stored (${r.status})`);
     hashes[name] = r.body.hash;
   }
 });

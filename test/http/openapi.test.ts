@@ -73,7 +73,9 @@ t.test('every route of the app is in openapi.yaml with every status of its schem
     for (const status of Object.keys(r.schema?.response ?? {})) {
       t.ok(op.responses?.[status], `${r.method} ${path} documents ${status}`);
     }
-    if (r.schema?.body) t.ok(op.requestBody?.content?.['application/json']?.schema, `${r.method} ${path} documents its body`);
+    for (const type of r.schema?.body ? (r.schema.consumes ?? ['application/json']) : []) {
+      t.ok(op.requestBody?.content?.[type]?.schema, `${r.method} ${path} documents its ${type} body`);
+    }
     for (const p of Object.keys(r.schema?.params?.properties ?? {})) {
       t.ok(op.parameters?.some((x: any) => x.in === 'path' && x.name === p && x.required), `${r.method} ${path} documents the path parameter ${p}`);
     }
@@ -87,6 +89,20 @@ t.test('every route of the app is in openapi.yaml with every status of its schem
       );
     }
   }
+});
+
+t.test('PUT /modules takes a binary body (Swagger UI uploads a file); a bearer scheme guards every route but the probes', async (t) => {
+  const body = doc.paths['/modules'].put.requestBody;
+  t.equal(body?.required, true, 'PUT /modules has a required body');
+  t.same(Object.keys(body?.content ?? {}), ['application/wasm', 'application/octet-stream'], 'of the two types it accepts');
+  for (const media of Object.values<any>(body?.content ?? {})) t.match(media.schema, { type: 'string', format: 'binary' }, 'binary, not JSON');
+  t.same(doc.components.securitySchemes, { bearerAuth: { type: 'http', scheme: 'bearer', description: doc.components.securitySchemes.bearerAuth.description } });
+  t.same(doc.security, [{ bearerAuth: [] }], 'every operation needs the token unless it says otherwise');
+  t.same(doc.paths['/health'].get.security, [], '/health is open');
+  t.same(doc.paths['/metrics'].get.security, [{}, { bearerAuth: [] }], '/metrics: open, or the token (auth.metrics)');
+  const open = Object.entries<any>(doc.paths).flatMap(([path, ops]) => Object.entries<any>(ops).filter(([, op]) => op.security !== undefined).map(([m]) => `${m} ${path}`));
+  t.same(doc.paths['/ready'].get.security, [], '/ready is open (a probe carries no secret)');
+  t.same(open.sort(), ['get /health', 'get /metrics', 'get /ready'], 'no other operation opts out');
 });
 
 /** The schema at a dotted path of properties; `[]` steps into array items. Null-able objects are objects with nullable. */

@@ -56,9 +56,9 @@ t.test('/metrics: names, types, and counters that follow executions', async (t) 
     wasm_pool_queue_depth: 'gauge',
     wasm_pool_utilization: 'gauge',
     wasm_pool_threads: 'gauge',
-    wasm_store_lookups: 'gauge',
+    wasm_store_lookups_total: 'counter',
     wasm_store_memory_bytes: 'gauge',
-    wasm_prepared_cache_lookups: 'gauge',
+    wasm_prepared_cache_lookups_total: 'counter',
   };
   for (const [name, type] of Object.entries(types)) {
     t.match(r.text, new RegExp(`^# HELP ${name} \\S`, 'm'), `${name} has help`);
@@ -66,8 +66,10 @@ t.test('/metrics: names, types, and counters that follow executions', async (t) 
   }
   t.equal(sample(r.text, 'wasm_pool_threads'), WORKERS);
   t.equal(sample(r.text, 'wasm_pool_queue_depth'), 0);
-  for (const result of ['memory_hit', 'disk_hit', 'miss']) t.ok(sample(r.text, 'wasm_store_lookups', { result }) !== undefined, `store lookups ${result}`);
-  for (const result of ['hit', 'miss']) t.ok(sample(r.text, 'wasm_prepared_cache_lookups', { result }) !== undefined, `prepared lookups ${result}`);
+  for (const op of ['check', 'read']) {
+    for (const result of ['memory_hit', 'disk_hit', 'miss']) t.ok(sample(r.text, 'wasm_store_lookups_total', { op, result }) !== undefined, `store lookups ${op} ${result}`);
+  }
+  for (const result of ['hit', 'miss']) t.ok(sample(r.text, 'wasm_prepared_cache_lookups_total', { result }) !== undefined, `prepared lookups ${result}`);
   t.match(r.text, /^process_cpu_user_seconds_total /m, 'default process metrics');
 
   const before = await metrics();

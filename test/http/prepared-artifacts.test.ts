@@ -27,7 +27,7 @@ const REQUESTS: Array<[string, unknown]> = [
 async function artifactCounts(app: FastifyInstance): Promise<Record<string, number>> {
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^wasm_prepared_artifacts\{result="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  for (const m of text.matchAll(/^wasm_prepared_artifacts_total\{result="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
   return out;
 }
 

@@ -71,8 +71,8 @@ t.test('replicas sharing one Redis', { skip }, async (t) => {
     const batch = await req(b, { method: 'POST', url: '/execute/batch', payload: { calls: [kvCall, kvCall] } });
     t.equal(batch.status, 200);
     t.same(batch.body.results.map(withoutTimings), [withoutTimings(onA.body), withoutTimings(onA.body)], 'a batch on B too');
-    t.same(await metric(b, 'wasm_shared_store_lookups', 'result'), { hit: 2, miss: 0, corrupt: 0, error: 0 }, 'B read the two modules once each');
-    t.same(await metric(a, 'wasm_shared_store_writes', 'result'), { written: 2, known: 1, repaired: 0, error: 0 });
+    t.same(await metric(b, 'wasm_shared_store_lookups_total', 'result'), { hit: 2, miss: 0, corrupt: 0, error: 0 }, 'B read the two modules once each');
+    t.same(await metric(a, 'wasm_shared_store_writes_total', 'result'), { written: 2, known: 1, repaired: 0, error: 0 });
     t.same(await metric(b, 'wasm_shared_store_up'), { value: 1 });
     t.match((await metric(b, 'wasm_shared_store_duration_seconds_count', 'op')), { read: 2, write: 1 }, 'durations observed');
     const r = await ready(b);
@@ -105,12 +105,12 @@ t.test('replicas sharing one Redis', { skip }, async (t) => {
     // another valid module under kv's hash: only the hash check can tell
     await raw.set(key, Buffer.from(hello));
     assertError(t, await execute(b, kvCall), 404, 'not_found', `no module with hash ${sha256(kv)} (the contract)`);
-    t.equal((await metric(b, 'wasm_shared_store_lookups', 'result')).corrupt, 1, 'counted');
+    t.equal((await metric(b, 'wasm_shared_store_lookups_total', 'result')).corrupt, 1, 'counted');
     t.equal(await raw.exists(key), 0, 'removed');
     await raw.set(key, Buffer.from(hello));
     t.equal((await put(a, kv)).status, 201, 'the upload over it');
     t.equal((await put(a, lib)).status, 201);
-    t.equal((await metric(a, 'wasm_shared_store_writes', 'result')).repaired, 1, 'counted as a repair');
+    t.equal((await metric(a, 'wasm_shared_store_writes_total', 'result')).repaired, 1, 'counted as a repair');
     const r = await execute(b, kvCall);
     t.equal(r.status, 200);
     t.equal(r.body.ok, true, 'B runs the right module');
@@ -152,8 +152,8 @@ t.test('replicas sharing one Redis', { skip }, async (t) => {
     t.equal(r.status, 200, '/ready stays ready');
     t.match(r.body.sharedStore, { url: redis.url, state: 'down', lastError: { message: /connection/, at: String } }, 'and says the store is down');
     t.same(await metric(b, 'wasm_shared_store_up'), { value: 0 });
-    t.match(await metric(b, 'wasm_shared_store_lookups', 'result'), { error: 3 }, 'read errors counted');
-    t.match(await metric(b, 'wasm_shared_store_writes', 'result'), { error: 1 }, 'the failed upload counted');
+    t.match(await metric(b, 'wasm_shared_store_lookups_total', 'result'), { error: 3 }, 'read errors counted');
+    t.match(await metric(b, 'wasm_shared_store_writes_total', 'result'), { error: 1 }, 'the failed upload counted');
     t.match(await metric(b, 'wasm_requests_rejected_total', 'kind'), { store_unavailable: 1 }, 'the execute 503 among the rejected requests');
     t.match(await metric(b, 'wasm_shared_store_duration_seconds_count', 'result'), { error: 4 }, 'failed operations timed too');
     t.ok(a);

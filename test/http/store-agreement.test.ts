@@ -52,7 +52,7 @@ t.test('memory only: an evicted module is 404 for GET and execute alike, until u
   assertError(t, await get(app, hb), 404, 'not_found', `no module with hash ${hb}`);
   assertError(t, await execute(app, { contract: { hash: hb } }), 404, 'not_found', 'upload it with PUT /modules');
   const evictions = await req(app, { method: 'GET', url: '/metrics' });
-  t.match(evictions.text, /wasm_store_memory_evictions [1-9]/, 'the eviction is counted');
+  t.match(evictions.text, /wasm_store_memory_evictions_total [1-9]/, 'the eviction is counted');
 
   t.equal((await put(app, b)).status, 201, 'b uploaded again: new again');
   t.same((await execute(app, { contract: { hash: hb } })).body.result?.values, [2], 'and runs by hash');

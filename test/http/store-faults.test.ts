@@ -16,7 +16,7 @@ const put = (app: Parameters<typeof req>[0]) => req(app, { method: 'PUT', url: '
 async function storeFaults(app: Parameters<typeof req>[0]): Promise<Record<string, number>> {
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
   const out: Record<string, number> = {};
-  for (const m of text.matchAll(/^wasm_store_faults\{fault="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  for (const m of text.matchAll(/^wasm_store_faults_total\{fault="(\w+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
   return out;
 }
 

@@ -44,14 +44,14 @@ function fileOf(dir: string, hash: string): string {
   return path.join(dir, hash.slice(0, 2), `${hash}.wasm`);
 }
 
-/** Every file under `dir`, relative, sorted. */
+/** Every file under `dir`, relative, sorted; but the modules' records (`<hash>.json`, test/store/module-list.test.ts). */
 function listFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (d: string, rel: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else out.push(r);
+      else if (!/^[0-9a-f]{64}\.json$/.test(e.name)) out.push(r);
     }
   };
   walk(dir, '');

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { PROJECT_ROOT } from '../../config.js';
 import type { ExecutionPool } from '../../pool/pool.js';
 import type { TieredModuleStore } from '../../store/tiered-store.js';
+import { OPEN, OPEN_OR_TOKEN } from '../auth.js';
 import { HttpError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { HealthResponse, ReadyResponse } from '../schemas.js';
@@ -16,11 +17,17 @@ export interface OpsRouteOptions {
 }
 
 export const opsRoute: FastifyPluginAsyncTypebox<OpsRouteOptions> = async (app, { pool, store, metrics }) => {
-  app.get('/health', { schema: { summary: 'Liveness: the process answers', response: { 200: HealthResponse } } }, async () => ({ status: 'ok' as const }));
+  app.get('/health', { schema: { summary: 'Liveness: the process answers', security: OPEN, response: { 200: HealthResponse } } }, async () => ({ status: 'ok' as const }));
 
   app.get(
     '/ready',
-    { schema: { summary: 'Readiness: every worker thread is up and the module store is usable (the shared store\'s state is reported, not required)', response: { 200: ReadyResponse, 503: ReadyResponse } } },
+    {
+      schema: {
+        summary: 'Readiness: every worker thread is up and the module store is usable (the shared store\'s state is reported, not required)',
+        security: OPEN,
+        response: { 200: ReadyResponse, 503: ReadyResponse },
+      },
+    },
     async (_req, reply) => {
       const storeOk = await store.isReadable();
       const ready = pool.ready && storeOk;
@@ -31,7 +38,7 @@ export const opsRoute: FastifyPluginAsyncTypebox<OpsRouteOptions> = async (app, 
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', produces: ['text/plain'] } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (the token is needed only when auth.metrics is `token`)', security: OPEN_OR_TOKEN, produces: ['text/plain'] } }, async (_req, reply) => {
     let text: string;
     try {
       text = await metrics.registry.metrics();
