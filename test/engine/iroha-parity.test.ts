@@ -1,5 +1,5 @@
 /**
- * Parity with Iroha: the four real Hyperledger Iroha 2.0.0-rc.1 modules (test/fixtures/iroha) run with
+ * Parity with Iroha: the four real Hyperledger Iroha 2.0.0-rc.1 modules (examples/iroha) run with
  * the contexts and query answers of `irohaRuns()`, through the engine's Iroha profile and through the
  * reference host test/support/iroha_wasmtime.py (real wasmtime, Iroha's host conventions). Both must
  * give the facts pinned here — what each module asks (queries, instructions, set_data_model), its

@@ -150,7 +150,7 @@ for (const c of peers) {
 }
 
 t.test('peer: the real trigger given a garbage instruction answer is the module\'s own trap', async (t) => {
-  const put = await req(app, { method: 'PUT', url: '/modules', payload: readFileSync(new URL('../fixtures/iroha/mint_rose_trigger.wasm', import.meta.url)), headers: { 'content-type': 'application/wasm' } });
+  const put = await req(app, { method: 'PUT', url: '/modules', payload: readFileSync(new URL('../../examples/iroha/mint_rose_trigger.wasm', import.meta.url)), headers: { 'content-type': 'application/wasm' } });
   t.ok(put.status === 201 || put.status === 200, 'stored');
   const p = await peer(t, (_q, s) => void s.writeHead(200).end(Buffer.from([0xff, 0xee, 0xdd])));
   const alice = I.aliceAccount();

@@ -35,7 +35,7 @@ t.teardown(() => {
 });
 const callback = `http://127.0.0.1:${(server.address() as AddressInfo).port}/iroha`;
 
-const trigger = b64(new Uint8Array(readFileSync(new URL('../fixtures/iroha/mint_rose_trigger.wasm', import.meta.url))));
+const trigger = b64(new Uint8Array(readFileSync(new URL('../../examples/iroha/mint_rose_trigger.wasm', import.meta.url))));
 const alice = I.aliceAccount();
 const mint = (val: number) => ({
   contract: { wasm: trigger },

@@ -11,8 +11,8 @@ import t from 'tap';
 import { assertError, assertExecuteShape, b64, execute, req, startApp } from '../support/http.js';
 import * as I from '../support/iroha.js';
 
-const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../fixtures/iroha/${name}.wasm`, import.meta.url)));
-const { app } = await startApp(t, { iroha: { callbackOrigins: ['loopback'], callbackTimeoutMs: 400, maxCallbackResponseBytes: 65536 } });
+const fixture = (name: string) => new Uint8Array(readFileSync(new URL(`../../examples/iroha/${name}.wasm`, import.meta.url)));
+const { app } = await startApp(t, { iroha: { callbackOrigins: ['loopback'], callbackTimeoutMs: 1500, maxCallbackResponseBytes: 65536 } });
 
 const hashes: Record<string, string> = {};
 t.before(async () => {
@@ -109,8 +109,8 @@ t.test('a failing peer is host_error, never a hang', async (t) => {
   const started = Date.now();
   const b = await execute(app, triggerBody({ callback: slow.url }));
   t.equal(b.body.error.kind, 'host_error');
-  t.match(b.body.error.message, /no answer within 400 ms/);
-  t.ok(Date.now() - started < 3000, 'answered soon after the per-call timeout');
+  t.match(b.body.error.message, /no answer within 1500 ms/);
+  t.ok(Date.now() - started < 5000, 'answered soon after the per-call timeout');
 
   const broken = await peer({ status: 500 });
   const c = await execute(app, triggerBody({ callback: broken.url }));

@@ -74,7 +74,7 @@ t.test('each module: size, first seen, exports, imports, profile, ffi', async (t
   t.match(info.library, { profile: null, ffi: true }, 'the library: an ffi section, no host ABI');
   t.same([...info.kv.importModules].sort(), ['host', 'lib'], 'kv imports the host and the library');
   // the Iroha profile: one of Iroha's own modules
-  const iroha = summarize(new Uint8Array(readFileSync(resolve(PROJECT_ROOT, 'test/fixtures/iroha/query_assets_and_save_cursor.wasm'))));
+  const iroha = summarize(new Uint8Array(readFileSync(resolve(PROJECT_ROOT, 'examples/iroha/query_assets_and_save_cursor.wasm'))));
   t.equal(iroha.profile, 'iroha', 'a module importing `iroha`');
   // the same as GET /modules/:hash says
   const one = await get(`/modules/${sha256(modules.kv)}`);

@@ -41,7 +41,7 @@ t.test('the operand-stack analysis adds up on every function of real modules', a
   const root = repoRoot();
   const files = [
     ...readdirSync(path.join(root, 'examples/wasm')).map((f) => path.join(root, 'examples/wasm', f)),
-    ...readdirSync(path.join(root, 'test/fixtures/iroha')).filter((f) => f.endsWith('.wasm')).map((f) => path.join(root, 'test/fixtures/iroha', f)),
+    ...readdirSync(path.join(root, 'examples/iroha')).filter((f) => f.endsWith('.wasm')).map((f) => path.join(root, 'examples/iroha', f)),
   ];
   const spec = specRoot();
   if (spec) {
