@@ -26,7 +26,7 @@ const { alice, block2 } = I.FIXTURE;
 
 const UNREACHABLE = 'wasm `unreachable` instruction executed';
 const REFUSED = "; the module's last query was refused (NotPermitted: no query source): give its answer in `iroha.queryResponses` or a peer in `iroha.callback`";
-const shape = (entry: string, type: string) => `\`iroha.context\` for \`${entry}\` is the base64 of a SCALE-encoded \`${type}\`, without the length prefix (docs/IROHA.md)`;
+const shape = (entry: string, type: string) => `\`iroha.context\` for \`${entry}\` is the base64 of a SCALE-encoded \`${type}\`, without the length prefix: \`wasm-runner iroha-context\` builds one from JSON (docs/IROHA.md)`;
 const TRIGGER = 'TriggerContext { id, authority, curr_block, event: EventBox }';
 const SMART = 'SmartContractContext { authority: AccountId, curr_block: BlockHeader }';
 

@@ -22,7 +22,7 @@ export const REFUSED_QUERY_HINT =
 /** What `iroha.context` must hold for `entry`. */
 export function contextShape(entry: string): string {
   const type = CONTEXTS[entry];
-  return `\`iroha.context\` for \`${entry}\` is the base64 of ${type ? `a SCALE-encoded \`${type}\`` : "its argument's SCALE bytes"}, without the length prefix (docs/IROHA.md)`;
+  return `\`iroha.context\` for \`${entry}\` is the base64 of ${type ? `a SCALE-encoded \`${type}\`` : "its argument's SCALE bytes"}, without the length prefix: \`wasm-runner iroha-context\` builds one from JSON (docs/IROHA.md)`;
 }
 
 /**
