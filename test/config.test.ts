@@ -9,6 +9,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import t from 'tap';
 import { ConfigError, loadConfig, PROJECT_ROOT, validateConfig, workerCount } from '../src/config.js';
+import { plainNode } from './support/plain-node.js';
 
 const defaults = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'config/default.json'), 'utf8'));
 const production = JSON.parse(readFileSync(resolve(PROJECT_ROOT, 'config/production.json'), 'utf8'));
@@ -219,7 +220,7 @@ t.test('workerCount: the configured number, or one per core', async (t) => {
 t.test('node dist/server.js with a bad config exits 78 with the message on stderr', async (t) => {
   const server = resolve(PROJECT_ROOT, 'dist/server.js');
   const run = (env: Record<string, string>) =>
-    spawnSync(process.execPath, [server], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 15_000 });
+    spawnSync(...plainNode([server]), { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 15_000 });
   const started = Date.now();
   const r = run({ PORT: '99999' });
   t.equal(r.error, undefined, 'exited by itself (no timeout)');

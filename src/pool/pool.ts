@@ -86,6 +86,10 @@ export class ExecutionPool {
       concurrentTasksPerWorker: 1,
       workerData: data,
       resourceLimits: { stackSizeMb },
+      // none of the parent's flags: a loader it was started with (--import, e.g. a test runner's or an
+      // agent's) would be loaded again in every worker, which runs only worker.js (about 1 s of CPU
+      // per worker under the test runner's hooks)
+      execArgv: [],
     });
     this.perCall = maxAnswerBytes(opts.engine.output);
     this.piscina.on('workerDestroy', () => this.destroyedWorkers++);

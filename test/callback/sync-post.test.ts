@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { type PostOptions, type PostResult, SyncPoster } from '../../src/callback/sync-post.js';
+import { plainNode } from '../support/plain-node.js';
 
 const MODULE = import.meta.resolve('../../src/callback/sync-post.js');
 /**
@@ -326,7 +327,7 @@ t.test('a process that never calls close() ends by itself', { timeout: 30_000 },
     console.log(JSON.stringify({ a: a.ok && Array.from(a.body), b, fromWorker }));
   `;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...execArgv, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(...plainNode([...execArgv, '--input-type=module', '-e', code]), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (d) => (out += d));

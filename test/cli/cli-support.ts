@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { wat } from '../support/wat.js';
+import { plain, plainNode } from '../support/plain-node.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MAIN = join(ROOT, 'dist/cli/main.js');
@@ -27,8 +28,9 @@ export interface CliResult {
 }
 
 /**
- * The child runs without tap's per-process hooks and coverage collection (NODE_OPTIONS, NODE_V8_COVERAGE,
- * processinfo): they triple the cost of each ~100 ms spawn, and coverage is not enforced.
+ * The child's environment without tap's (NODE_OPTIONS, NODE_V8_COVERAGE, its own variables); tap puts
+ * its process-info hook back in NODE_OPTIONS of any spawn, which `plainNode` (../support/plain-node.ts)
+ * takes out again under `npm test`.
  */
 const CHILD_ENV = Object.fromEntries(
   Object.entries(process.env).filter(([k]) => !/^(NODE_OPTIONS|NODE_V8_COVERAGE|_TAPJS_|TAP)/.test(k)),
@@ -36,7 +38,7 @@ const CHILD_ENV = Object.fromEntries(
 
 function spawnMain(main: string, args: string[]): CliResult {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [main, ...args], { cwd: ROOT, env: CHILD_ENV, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(...plainNode([main, ...args]), { cwd: ROOT, env: CHILD_ENV, encoding: 'utf8', timeout: 30_000 });
   const ms = performance.now() - t0;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms, json: () => JSON.parse(r.stdout) };
 }
@@ -45,7 +47,7 @@ function spawnMain(main: string, args: string[]): CliResult {
 export function cliAsync(...args: string[]): Promise<CliResult> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { cwd: ROOT, env: CHILD_ENV, encoding: 'utf8', timeout: 30_000 }, (e, stdout, stderr) => {
+    execFile(...plainNode([MAIN, ...args]), { cwd: ROOT, env: CHILD_ENV, encoding: 'utf8', timeout: 30_000 }, (e, stdout, stderr) => {
       const code = e === null ? 0 : typeof e.code === 'number' ? e.code : null;
       resolve({ code, stdout, stderr, ms: performance.now() - t0, json: () => JSON.parse(stdout) });
     });
@@ -100,7 +102,7 @@ interface RunHost {
 let host: RunHost | undefined;
 
 function startRunHost(): RunHost {
-  const child = spawn(process.execPath, [join(ROOT, 'test/cli/run-host.mjs')], { cwd: ROOT, env: CHILD_ENV, stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(...plainNode([join(ROOT, 'test/cli/run-host.mjs')]), { cwd: ROOT, env: CHILD_ENV, stdio: ['pipe', 'pipe', 'inherit'] });
   const h: RunHost = { child, seq: 0, pending: new Map() };
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const a = JSON.parse(line) as HostAnswer & { id: number };
@@ -119,7 +121,7 @@ function startRunHost(): RunHost {
 /** The form outside checks use: `npm run --silent cli -- ARGS`. */
 export function npmCli(...args: string[]): CliResult {
   const t0 = performance.now();
-  const r = spawnSync('npm', ['run', '--silent', 'cli', '--', ...args], { cwd: ROOT, env: CHILD_ENV, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(...plain('npm', ['run', '--silent', 'cli', '--', ...args]), { cwd: ROOT, env: CHILD_ENV, encoding: 'utf8', timeout: 30_000 });
   const ms = performance.now() - t0;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, ms, json: () => JSON.parse(r.stdout) };
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENV } from '../../src/config.js';
+import { plainNode } from '../support/plain-node.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const SERVER = join(ROOT, 'dist/server.js');
@@ -116,7 +117,7 @@ export class ServerProcess {
 
   constructor(t: Teardown, env: Record<string, string>) {
     ensureBuilt();
-    this.proc = spawn(process.execPath, [SERVER], { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(...plainNode([SERVER]), { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout!.setEncoding('utf8').on('data', (s: string) => (this.out += s));
     this.proc.stderr!.setEncoding('utf8').on('data', (s: string) => (this.err += s));
     this.exited = new Promise<Exit>((resolve) => {

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { b64, deadline, ROOT, example, hexOfB64, sha256, startServer, tempDir, type Reply, type ServerProcess } from './server-harness.js';
 import { redisSkip, TestRedis } from '../support/redis.js';
+import { plainNode } from '../support/plain-node.js';
 
 const skip = redisSkip();
 if (skip) t.comment(`skipped: ${skip}`);
@@ -53,7 +54,7 @@ t.test('two replicas, one Redis', { skip }, async (t) => {
   });
 
   t.test('npm run load-test -- --url A --url B: the load spread over both replicas', async (t) => {
-    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'scripts/load-test.ts', ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const run = (...args: string[]) => spawnSync(...plainNode(['--import', 'tsx', 'scripts/load-test.ts', ...args]), { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     const r = run('--url', a.url, '--url', b.url, '--connections', '4', '--duration', '1', '--contract', 'kv', '--json');
     t.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);

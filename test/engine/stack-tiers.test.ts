@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { wat } from '../support/wat.js';
+import { plainNode } from '../support/plain-node.js';
 import { ENGINE_STACK_MESSAGE, stackBudgetMessage } from '../../src/engine/outcome.js';
 
 const BUDGET = 1024 * 1024;
@@ -169,7 +170,7 @@ t.test('the stack budget gives the same outcome and fuel in Liftoff and TurboFan
   type Margin = { name: string; realPerLevel: number; chargedPerLevel: number; engineLimit: boolean; budgetLimit: boolean };
   const runs = new Map<string, { results: Result[]; margins: Margin[] }>();
   for (const [tier, flags] of TIERS) {
-    const out = execFileSync(process.execPath, [...flags, CHILD, file], { encoding: 'utf8', maxBuffer: 16 << 20 });
+    const out = execFileSync(...plainNode([...flags, CHILD, file]), { encoding: 'utf8', maxBuffer: 16 << 20 });
     runs.set(tier, JSON.parse(out));
   }
   const [liftoff, turbofan] = [runs.get('liftoff')!, runs.get('turbofan')!];

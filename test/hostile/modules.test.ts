@@ -106,7 +106,7 @@ const memoryBombs: Case[] = [
     name: 'memory: initial memory over the limit',
     wasm: '(module (memory 100) (func (export "main")))',
     request: { limits: { memoryBytes: 10 * PAGE } },
-    expect: { kind: 'memory_limit', message: `initial memory of ${100 * PAGE} bytes (contract 100 + library 0 pages) exceeds the limit of ${10 * PAGE} bytes`, fuel: 0 },
+    expect: { kind: 'memory_limit', message: `initial memory of ${100 * PAGE} bytes (contract 100 pages) exceeds the limit of ${10 * PAGE} bytes`, fuel: 0 },
   },
   {
     name: 'memory: initial memory of 65536 pages (4 GiB) is refused, never allocated',
