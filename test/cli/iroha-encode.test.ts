@@ -21,6 +21,7 @@ import { HELP, parseRunArgs } from '../../src/cli/args.js';
 import { irohaAnswerCommand, irohaContextCommand } from '../../src/cli/iroha-command.js';
 import { makeJob } from '../../src/cli/run.js';
 import { prep } from '../support/engine.js';
+import { plainNode } from '../support/plain-node.js';
 import * as I from '../support/iroha.js';
 import { MAIN, TmpDir, ensureBuilt } from './cli-support.js';
 
@@ -197,6 +198,6 @@ t.test('the commands: iroha-context (also --request), iroha-answer (also stdin),
 
   // the command line itself, once: main's dispatch, standard input, exit codes
   ensureBuilt();
-  const stdin = spawnSync(process.execPath, [MAIN, 'iroha-answer', '-'], { input: '{"Ok": {"Singular": {"Json": 5}}}', encoding: 'utf8' });
+  const stdin = spawnSync(...plainNode([MAIN, 'iroha-answer', '-']), { input: '{"Ok": {"Singular": {"Json": 5}}}', encoding: 'utf8' });
   t.same({ code: stdin.status, json: JSON.parse(stdin.stdout) }, { code: 0, json: { hex: '0000020435', base64: 'AAACBDU=' } }, '- reads standard input');
 });

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { plain } from '../support/plain-node.js';
 
 // nothing of src/ or of the other helpers: this file only spawns the built CLI (cheap to load)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/$/, '');
@@ -33,7 +34,7 @@ const ELSEWHERE = join(HERE, 'sub');
 const USER_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODE_OPTIONS|NODE_V8_COVERAGE|_TAPJS_|TAP|npm_|INIT_CWD$)/.test(k)));
 
 function spawn(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) {
-  const r = spawnSync(cmd, args, { cwd, env: { ...USER_ENV, ...env }, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(...plain(cmd, args), { cwd, env: { ...USER_ENV, ...env }, encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stderr: r.stderr, json: () => JSON.parse(r.stdout) };
 }
 const node = (cwd: string, env: Record<string, string>, ...args: string[]) => spawn(process.execPath, [MAIN, ...args], cwd, env);

@@ -15,6 +15,7 @@ import { jsonSequence, normalText, withoutPaths } from '../support/doc-compare.j
 import { type CommandBlock, type Step, parseDoc, rewritePort } from '../support/doc-blocks.js';
 import { cannotRun } from '../support/shell-words.js';
 import { ROOT, startServer, tempDir } from '../e2e/server-harness.js';
+import { plain } from '../support/plain-node.js';
 
 /** Every document a reader runs commands from. */
 const DOCS = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
@@ -60,7 +61,7 @@ async function runShell(steps: Step[], dir: string, port: number): Promise<Outco
       `echo $? $__doc_test_t0 $EPOCHREALTIME >${file(k, 'rc')}`,
     ]),
   ].join('\n');
-  const child = spawn('bash', ['-c', script], { cwd: ROOT, env: shellEnv(), stdio: 'ignore', detached: true });
+  const child = spawn(...plain('bash', ['-c', script]), { cwd: ROOT, env: shellEnv(), stdio: 'ignore', detached: true });
   // the shell's process group: whatever a block left running goes with it
   const killGroup = () => {
     try {

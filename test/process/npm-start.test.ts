@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { ENV } from '../../src/config.js';
 import { ROOT, deadline, ensureBuilt, tempDir, tryConnect, waitFor } from '../e2e/server-harness.js';
+import { plain } from '../support/plain-node.js';
 
 ensureBuilt();
 
@@ -59,7 +60,7 @@ interface Started {
 async function npmStart(t: Test): Promise<Started> {
   const port = await freePort();
   const dir = tempDir(t, 'npm-start-');
-  const npm = spawn('npm', ['start'], {
+  const npm = spawn(...plain('npm', ['start']), {
     cwd: ROOT,
     // its own process group, as a terminal gives a foreground job: the Ctrl-C case signals the group
     detached: true,
