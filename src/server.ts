@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 /** Entry: config → app → listen; SIGTERM/SIGINT stop accepting, answer in-flight requests, close the pool. */
-import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { checkMemoryBudget } from './memory-budget.js';
 import { installShutdown } from './process/shutdown.js';
@@ -17,6 +16,9 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  // the app (Fastify, its plugins, the pool) is loaded once the config is known good: a refused start
+  // answers without loading it
+  const { buildApp } = await import('./app.js');
   const app = await buildApp(config);
   installShutdown({
     delayMs: Math.max(10_000, config.limits.max.timeoutMs + 5_000),

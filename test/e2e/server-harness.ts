@@ -8,9 +8,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { ENV } from '../../src/config.js';
+import { basename, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ENV } from '../../src/config-env.js';
 import { plainNode } from '../support/plain-node.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,14 +28,23 @@ export function ensureBuilt(): void {
   if (r.status !== 0) throw new Error(`build failed: ${r.stdout}${r.stderr}`);
 }
 
+/**
+ * The environment variables the config reads (src/config-env.ts, without TypeBox: src/config.ts would
+ * load it through the tests' loader hooks, ~1 CPU-s in every file that uses this harness).
+ */
+export function configEnvNames(): string[] {
+  return ENV.map(([name]) => name);
+}
+
 /** Variables the config reads (src/config.ts): never inherited from the test's own environment. */
-const CONFIG_VARS = new Set([...ENV.map(([name]) => name), 'MAX_CALL_DEPTH', 'CONFIG_FILE', 'NODE_ENV']);
+const CONFIG_VARS = new Set([...configEnvNames(), 'MAX_CALL_DEPTH', 'CONFIG_FILE', 'NODE_ENV']);
 
 /**
- * The child runs without tap's per-process hooks and coverage collection (NODE_OPTIONS, NODE_V8_COVERAGE,
+ * The test's environment for a child that runs the service: without the variables the config reads,
+ * and without tap's per-process hooks and coverage collection (NODE_OPTIONS, NODE_V8_COVERAGE,
  * processinfo): they slow every start, and coverage is not enforced.
  */
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(NODE_OPTIONS|NODE_V8_COVERAGE|_TAPJS_|TAP)/.test(k) && !CONFIG_VARS.has(k)),
   );
@@ -111,6 +120,9 @@ export class ServerProcess {
   private out = '';
   private err = '';
   private exit: Exit | null = null;
+  /** logs(): the lines parsed so far, and the length of stdout they cover. */
+  private readonly parsed: LogLine[] = [];
+  private parsedTo = 0;
   /** `http://127.0.0.1:PORT`, known once the server logged that it listens. */
   url = '';
   port = 0;
@@ -154,11 +166,17 @@ export class ServerProcess {
     return this.exit === null;
   }
 
-  /** The complete JSON lines written to stdout so far (a trailing partial line is left out). */
+  /**
+   * The complete JSON lines written to stdout so far (a trailing partial line is left out). Each line
+   * is parsed once: the waits poll this every 20 ms, and a server of a long file logs thousands.
+   */
   logs(): LogLine[] {
-    const lines = this.out.split('\n');
-    lines.pop();
-    return lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine);
+    const end = this.out.lastIndexOf('\n') + 1;
+    if (end > this.parsedTo) {
+      for (const l of this.out.slice(this.parsedTo, end).split('\n')) if (l.startsWith('{')) this.parsed.push(JSON.parse(l) as LogLine);
+      this.parsedTo = end;
+    }
+    return this.parsed.slice();
   }
 
   waitForLog(pred: (l: LogLine) => boolean, ms: number, what: string): Promise<LogLine> {
@@ -305,6 +323,41 @@ export class ServerProcess {
     if (this.running) this.proc.kill(signal);
     return deadline(this.exited, ms, `the server to exit after ${signal}`);
   }
+}
+
+/**
+ * A script of scripts/ (TypeScript, run by `npm run <script>` under tsx) compiled once to plain
+ * JavaScript in a temporary directory, to be run with `plainNode([path, ...args])`. Under tsx every
+ * module a script loads goes through tsx's loader thread: load-test.ts takes ~2.2 CPU-s to print its
+ * usage that way, ~0.7 compiled. esbuild (tsx's own compiler) bundles the script's own files; packages
+ * stay imports resolved from the project's node_modules, and `../src/*` becomes the built `dist/*`
+ * (tsc's output of the same sources, which `npm test` builds first; PROJECT_ROOT is the same from both).
+ */
+export async function compiledScript(t: Teardown, script: string): Promise<string> {
+  ensureBuilt();
+  const { build } = await import('esbuild');
+  const outfile = join(tempDir(t, 'wasm-runner-script-'), basename(script).replace(/\.ts$/, '.mjs'));
+  const distUrl = (rel: string) => pathToFileURL(join(ROOT, 'dist', rel)).href;
+  await build({
+    entryPoints: [join(ROOT, script)],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'error',
+    plugins: [
+      {
+        name: 'packages-and-dist',
+        setup(b) {
+          b.onResolve({ filter: /^\.\.\/src\// }, (a) => ({ path: distUrl(a.path.slice('../src/'.length)), external: true }));
+          // a package: resolved from here (the project's node_modules), since the output is elsewhere
+          b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('node:') ? { external: true } : { path: import.meta.resolve(a.path), external: true }));
+        },
+      },
+    ],
+  });
+  return outfile;
 }
 
 /** Spawns a server and waits until it is ready (listening and GET /ready 200). */
