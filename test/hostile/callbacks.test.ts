@@ -9,9 +9,8 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { execute, req } from '../support/http.js';
 import * as I from '../support/iroha.js';
-import { assertExpect, assertHealthy, assertProcessHealthy, b64, type Case, recordHealth, runCases, wat } from './support.js';
+import { assertExpect, assertHealthy, assertProcessHealthy, b64, type Case, execute, recordHealth, req, runCases, wat } from './support.js';
 import { startTarget } from './support.js';
 
 const CALLBACK_MS = 300;
@@ -128,8 +127,9 @@ const peers: PeerCase[] = [
     name: 'peer: a module calling the peer in a loop runs out of fuel',
     wasm: iroha({ main: '(loop $l (drop (call $ei (i32.const 0) (i32.const 1))) (br $l))' }),
     behave: (_q, s) => void s.writeHead(200).end(Buffer.from([0])),
-    limits: { fuel: 2_000, timeoutMs: 15_000 },
-    expect: { kind: 'out_of_fuel', message: /all fuel consumed: the limit is 2000/ },
+    // 200 fuel: ~16 callbacks before it runs out (each costs the peer and the server a request)
+    limits: { fuel: 200, timeoutMs: 15_000 },
+    expect: { kind: 'out_of_fuel', message: /all fuel consumed: the limit is 200$/ },
   },
 ];
 

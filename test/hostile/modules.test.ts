@@ -6,13 +6,15 @@
  */
 import t from 'tap';
 import { stackBudgetMessage } from '../../src/engine/outcome.js';
-import { assertError, example, req } from '../support/http.js';
 import {
   assertHealthy,
   assertProcessHealthy,
   b64,
   type Case,
+  check,
   concat,
+  errorChecks,
+  example,
   HEADER,
   manyFunctions,
   moduleOf,
@@ -20,13 +22,24 @@ import {
   PAGE,
   randomBytes,
   recordHealth,
+  repeat,
+  req,
   runCases,
   section,
+  sectionBytes,
   sectionEnds,
   uleb,
   wat,
 } from './support.js';
-import { startTarget } from './support.js';
+import { startTarget, type Checks } from './support.js';
+
+/** `c` with each check's message prefixed (which cut failed). */
+const prefixed = (c: Checks, p: string): Checks => ({
+  equal: (f, w, m?: string) => c.equal(f, w, p + m),
+  same: (f, w, m?: string) => c.same(f, w, p + m),
+  match: (f, w, m?: string) => c.match(f, w, p + m),
+  ok: (v, m?: string) => c.ok(v, p + m),
+});
 
 const { app, config } = await startTarget(t);
 const h = await recordHealth(t, app, config);
@@ -378,6 +391,16 @@ const pointers: Case[] = [
 
 // --- compile bombs ---------------------------------------------------------------------------------
 
+/**
+ * `(module (func (export "main") (result i32) (block $b (br_table $b … $b (i32.const 5))) (i32.const 7)))`
+ * with `labels` labels (the last the default), written directly: the same bytes wabt gives, without
+ * parsing a WAT text of `labels` names.
+ */
+function brTable(labels: number): Uint8Array {
+  const body = concat([[0x00, 0x02, 0x40, 0x41, 0x05, 0x0e, ...uleb(labels - 1)], new Uint8Array(labels - 1), [0x00, 0x0b, 0x41, 0x07, 0x0b]]);
+  return moduleOf(section(1, [1, 0x60, 0, 1, 0x7f]), section(3, [1, 0]), section(7, [1, ...name('main'), 0, 0]), sectionBytes(10, concat([[1, ...uleb(body.length)], body])));
+}
+
 const P = config.policy;
 const compileBombs: Case[] = [
   {
@@ -413,7 +436,7 @@ const compileBombs: Case[] = [
   },
   {
     name: 'compile: one huge function body (3 MiB of i32.const/drop)',
-    wasm: manyFunctions(2, { body: concat(Array.from({ length: 1_000_000 }, () => [0x41, 0x01, 0x1a])) }),
+    wasm: manyFunctions(2, { body: repeat([0x41, 0x01, 0x1a], 1_000_000) }),
     expect: { kind: 'ok', values: [7] },
   },
   {
@@ -423,12 +446,12 @@ const compileBombs: Case[] = [
   },
   {
     name: 'compile: a br_table with 65,000 targets runs',
-    wasm: `(module (func (export "main") (result i32) (block $b (br_table ${'$b '.repeat(65_000)} (i32.const 5))) (i32.const 7)))`,
+    wasm: brTable(65_000),
     expect: { kind: 'ok', values: [7] },
   },
   {
     name: 'compile: a br_table with 200,000 targets is over V8\'s limit',
-    wasm: `(module (func (export "main") (result i32) (block $b (br_table ${'$b '.repeat(200_000)} (i32.const 5))) (i32.const 7)))`,
+    wasm: brTable(200_000),
     expect: { status: 422, kind: 'invalid_module', message: /br_table size/ },
   },
   {
@@ -438,7 +461,7 @@ const compileBombs: Case[] = [
   },
   {
     name: 'compile: an inline module over policy.maxModuleBytes is 413',
-    wasm: concat([HEADER, section(0, [...name('pad'), ...new Uint8Array(P.maxModuleBytes)])]),
+    wasm: moduleOf(sectionBytes(0, concat([name('pad'), new Uint8Array(P.maxModuleBytes)]))),
     expect: { status: 413, kind: 'too_large', message: `the contract module is ${P.maxModuleBytes + 8 + 1 + 4 + 4} bytes, more than the module size limit of ${P.maxModuleBytes}` },
   },
 ];
@@ -489,36 +512,47 @@ t.test('truncated valid modules at many cut points (POST /execute and PUT /modul
   for (let i = 1; i < mod.length; i += Math.max(1, Math.floor(mod.length / 60))) if (!ends.has(i)) cuts.push(i);
   for (const i of [1, 4, 7, 9, 10, 11, mod.length - 1]) if (!ends.has(i) && !cuts.includes(i)) cuts.push(i);
   t.ok(cuts.length >= 50, `${cuts.length} cut points`);
+  // every answer checked exactly, reported as one assertion per route (the cuts that failed, with why)
+  const execute: Array<[number, Awaited<ReturnType<typeof req>>]> = [];
+  const put: Array<[number, Awaited<ReturnType<typeof req>>]> = [];
   for (const cut of cuts) {
     const bytes = mod.subarray(0, cut);
-    const r = await req(app, { method: 'POST', url: '/execute', payload: { contract: { wasm: b64(bytes) } } });
-    assertError(t, r, 422, 'invalid_module');
-    const put = await req(app, { method: 'PUT', url: '/modules', payload: Buffer.from(bytes), headers: { 'content-type': 'application/wasm' } });
-    assertError(t, put, 422, 'invalid_module');
+    execute.push([cut, await req(app, { method: 'POST', url: '/execute', payload: { contract: { wasm: b64(bytes) } } })]);
+    put.push([cut, await req(app, { method: 'PUT', url: '/modules', payload: Buffer.from(bytes), headers: { 'content-type': 'application/wasm' } })]);
   }
+  check(t, `POST /execute: every cut inside a section is 422 invalid_module with the exact error body (${cuts.length} cuts)`, (c) => {
+    for (const [cut, r] of execute) errorChecks(prefixed(c, `cut ${cut}: `), r, 422, 'invalid_module');
+  });
+  check(t, `PUT /modules: every cut inside a section is 422 invalid_module with the exact error body (${cuts.length} cuts)`, (c) => {
+    for (const [cut, r] of put) errorChecks(prefixed(c, `cut ${cut}: `), r, 422, 'invalid_module');
+  });
   // cut exactly at section ends: never a 500, a 4xx with its kind (or a run)
+  const atEnds: string[] = [];
   for (const cut of ends) {
     if (cut >= mod.length) continue;
     const r = await req(app, { method: 'POST', url: '/execute', payload: { contract: { wasm: b64(mod.subarray(0, cut)) } } });
-    t.ok([200, 400, 422].includes(r.status), `cut at section end ${cut}: ${r.status} ${r.body?.error?.kind ?? ''}`);
+    if (![200, 400, 422].includes(r.status)) atEnds.push(`cut at section end ${cut}: ${r.status} ${r.body?.error?.kind ?? ''}`);
   }
+  t.same(atEnds, [], 'every cut at a section end: 200, 400 or 422');
   await assertProcessHealthy(t, app);
   await assertHealthy(t, h);
 });
 
-t.test('timeout: a loop with 10^10 fuel and timeoutMs 300; the worker is replaced', async (t) => {
+// short: the worker spins that long (CPU) before it is replaced
+const TIMEOUT_MS = 100;
+t.test(`timeout: a loop with 10^10 fuel and timeoutMs ${TIMEOUT_MS}; the worker is replaced`, async (t) => {
   const started = performance.now();
   const r = await req(app, {
     method: 'POST',
     url: '/execute',
-    payload: { contract: { wasm: b64(await wat('(module (func (export "main") (loop $l (br $l))))')) }, limits: { fuel: config.limits.max.fuel, timeoutMs: 300 } },
+    payload: { contract: { wasm: b64(await wat('(module (func (export "main") (loop $l (br $l))))')) }, limits: { fuel: config.limits.max.fuel, timeoutMs: TIMEOUT_MS } },
   });
   const ms = performance.now() - started;
   t.equal(r.status, 200);
-  t.same(r.body.error, { kind: 'timeout', message: 'execution stopped after 300 ms (wall clock)' });
+  t.same(r.body.error, { kind: 'timeout', message: `execution stopped after ${TIMEOUT_MS} ms (wall clock)` });
   t.same(r.body.fuel, { limit: config.limits.max.fuel, consumed: config.limits.max.fuel, remaining: 0 });
   t.same(r.body.logs, []);
-  t.ok(ms < 300 + 10_000, `answered in ${Math.round(ms)} ms`);
+  t.ok(ms < TIMEOUT_MS + 10_000, `answered in ${Math.round(ms)} ms`);
   await assertProcessHealthy(t, app);
   await assertHealthy(t, h, 'after the worker was replaced');
 
@@ -526,9 +560,9 @@ t.test('timeout: a loop with 10^10 fuel and timeoutMs 300; the worker is replace
   const s = await req(app, {
     method: 'POST',
     url: '/execute',
-    payload: { contract: { wasm: b64(await wat('(module (func $s (loop $l (br $l))) (start $s) (func (export "main")))')) }, limits: { fuel: config.limits.max.fuel, timeoutMs: 300 } },
+    payload: { contract: { wasm: b64(await wat('(module (func $s (loop $l (br $l))) (start $s) (func (export "main")))')) }, limits: { fuel: config.limits.max.fuel, timeoutMs: TIMEOUT_MS } },
   });
-  t.same(s.body.error, { kind: 'timeout', message: 'execution stopped after 300 ms (wall clock)' });
+  t.same(s.body.error, { kind: 'timeout', message: `execution stopped after ${TIMEOUT_MS} ms (wall clock)` });
   await assertProcessHealthy(t, app);
   await assertHealthy(t, h, 'after the start-function timeout');
 });

@@ -4,29 +4,64 @@
  * limits (fuel, output, logs, memory, wall clock with a generous margin), and that the service is
  * healthy afterwards (a normal execution gives exactly the answer it gave before any hostile case).
  * Also a tiny WebAssembly binary writer for modules WAT cannot (or should not) express.
+ *
+ * Kept cheap for the test process, which each file of the corpus pays for:
+ * - it loads neither the app, src/config.ts nor the engine (~1.5 CPU-s of TypeBox, Fastify and engine
+ *   modules through the loader hooks), only wabt: test/support/http.ts and wat.ts import those when an app
+ *   starts or a module runs in this process (HOSTILE_TARGET=app), not when they load;
+ * - the checks of one answer are evaluated here and reported as ONE assertion, the list of the checks that
+ *   failed (each with its message, found and wanted), which must be empty: the same checks as one
+ *   assertion each, without tap's bookkeeping of ~60 assertions per case (thousands per file).
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import {
-  assertError,
-  assertExecuteShape,
-  b64,
-  exampleHash,
-  execute,
-  PAGE,
-  req,
-  type Res,
-  type T,
-  wat,
-  withoutTimings,
-} from '../support/http.js';
 import type { Config } from '../../src/config.js';
-import { startApp, type TestApp } from '../support/http.js';
+import { type Checks, type Res, type T, type TestApp, assertError as errorChecks, assertExecuteShape as executeShapeChecks, b64, example, exampleHash, execute, PAGE, req, sha256, withoutTimings } from '../support/http.js';
+import { wat } from '../support/wat.js';
 import { startProcessApp, targetIsProcess } from '../support/process-app.js';
 
-export { PAGE, b64, wat };
+export type { Checks, Res, T };
+export { PAGE, b64, example, exampleHash, execute, req, sha256, wat, withoutTimings };
 
 /** Generous wall-clock margin on top of `timeoutMs` (no tight timing assertions). */
 export const MARGIN_MS = 10_000;
+
+// --- checks, reported as one assertion ------------------------------------------------------------
+
+interface Problem {
+  check: string;
+  found?: unknown;
+  wanted?: unknown;
+}
+
+function collector(): Checks & { problems: Problem[] } {
+  const problems: Problem[] = [];
+  return {
+    problems,
+    equal: (found, wanted, msg = 'should be equal') => void (found === wanted || problems.push({ check: msg, found, wanted })),
+    same: (found, wanted, msg = 'should be equivalent') => void (isDeepStrictEqual(found, wanted) || problems.push({ check: msg, found, wanted })),
+    match: (found, pattern, msg = 'should match pattern') => {
+      const ok = typeof found === 'string' && (typeof pattern === 'string' ? found.includes(pattern) : pattern.test(found));
+      if (!ok) problems.push({ check: msg, found, wanted: String(pattern) });
+    },
+    ok: (value, msg = 'should be truthy') => void (value || problems.push({ check: msg, found: value })),
+  };
+}
+
+/** Runs `fn`'s checks and reports them as one assertion: the checks that failed, which must be none. */
+export function check(t: Pick<T, 'same'>, what: string, fn: (c: Checks) => void): void {
+  const c = collector();
+  fn(c);
+  t.same(c.problems, [], what);
+}
+
+/** http.ts `assertError`, over a Checks (`errorChecks`) and as one assertion (`assertError`). */
+export { errorChecks, executeShapeChecks };
+export function assertError(t: Pick<T, 'same'>, r: Res, status: number, kind: string, message?: RegExp | string): void {
+  check(t, `${status} ${kind}: the exact error body`, (c) => errorChecks(c, r, status, kind, message));
+}
+
+// --- the corpus ------------------------------------------------------------------------------------
 
 export type Outcome = 'ok' | 'out_of_fuel' | 'memory_limit' | 'stack_overflow' | 'trap' | 'panic' | 'timeout' | 'host_error';
 
@@ -42,7 +77,7 @@ export interface Expect {
   /** exact fuel.consumed. */
   fuel?: number;
   /** extra checks on the 200 body. */
-  check?: (t: T & { equal: any; ok: any }, body: any) => void;
+  check?: (t: Checks, body: any) => void;
 }
 
 export interface Case {
@@ -81,7 +116,7 @@ export function limitsOf(config: Config, request: Record<string, unknown>): { fu
  * its limit (equal to it for out_of_fuel and timeout), memory within its cap, output and logs
  * within the output caps, and the answer within timeoutMs plus a generous margin.
  */
-export function assertWithinLimits(t: T, body: any, config: Config, limits: { fuel: number; memoryBytes: number; timeoutMs: number }, ms: number): void {
+export function withinLimitsChecks(t: Checks, body: any, config: Config, limits: { fuel: number; memoryBytes: number; timeoutMs: number }, ms: number): void {
   t.ok(body.fuel.consumed <= limits.fuel, `fuel.consumed ${body.fuel.consumed} <= limit ${limits.fuel}`);
   t.equal(body.fuel.limit, limits.fuel, 'fuel.limit is the request limit');
   if (body.error?.kind === 'out_of_fuel' || body.error?.kind === 'timeout') t.equal(body.fuel.consumed, limits.fuel, 'consumed == limit');
@@ -101,24 +136,29 @@ export function assertWithinLimits(t: T, body: any, config: Config, limits: { fu
 }
 
 /** Checks a Res against an Expect (status, kind, message, values, fuel) and the limits. */
-export function assertExpect(t: T, r: Res, e: Expect, config: Config, request: Record<string, unknown>, ms: number): void {
+export function expectChecks(t: Checks, r: Res, e: Expect, config: Config, request: Record<string, unknown>, ms: number): void {
   const status = e.status ?? 200;
   if (status !== 200) {
-    assertError(t, r, status, e.kind, e.message);
+    errorChecks(t, r, status, e.kind, e.message);
     t.ok(ms <= config.limits.defaults.timeoutMs + MARGIN_MS, `refused in ${Math.round(ms)} ms`);
     return;
   }
   t.equal(r.status, 200, `status 200 (${r.status === 200 ? '' : JSON.stringify(r.body?.error ?? r.text).slice(0, 300)})`);
   if (r.status !== 200) return;
   const library = (request.library ?? null) !== null;
-  assertExecuteShape(t, r.body, { library });
+  executeShapeChecks(t, r.body, { library });
   const kind = r.body.ok ? 'ok' : r.body.error?.kind;
   t.equal(kind, e.kind, `outcome ${e.kind}${kind !== e.kind ? ` (got ${JSON.stringify(r.body.error)})` : ''}`);
   if (e.message !== undefined) t.match(r.body.error?.message, e.message, 'error.message');
   if (e.values !== undefined) t.same(r.body.result?.values, e.values, 'result.values');
   if (e.fuel !== undefined) t.equal(r.body.fuel.consumed, e.fuel, 'exact fuel');
-  assertWithinLimits(t, r.body, config, limitsOf(config, request), ms);
-  e.check?.(t as any, r.body);
+  withinLimitsChecks(t, r.body, config, limitsOf(config, request), ms);
+  e.check?.(t, r.body);
+}
+
+/** expectChecks as one assertion. */
+export function assertExpect(t: Pick<T, 'same'>, r: Res, e: Expect, config: Config, request: Record<string, unknown>, ms: number): void {
+  check(t, `${e.status ?? 200} ${e.kind}: the exact answer, within its limits`, (c) => expectChecks(c, r, e, config, request, ms));
 }
 
 /** A normal execution and its exact answer (recorded once before the hostile cases). */
@@ -130,29 +170,35 @@ export interface Health {
 
 const NORMAL = () => ({ contract: { hash: exampleHash('hello') }, input: b64('ok') });
 
-export async function recordHealth(t: T, app: FastifyInstance, config: Config): Promise<Health> {
+export async function recordHealth(t: Pick<T, 'same'>, app: FastifyInstance, config: Config): Promise<Health> {
   const r = await execute(app, NORMAL());
-  t.equal(r.status, 200, 'baseline: hello answers');
-  t.equal(r.body.ok, true, 'baseline ok');
-  t.equal(Buffer.from(r.body.result.output, 'base64').toString(), 'hello, ok', 'baseline output');
+  check(t, 'baseline: hello answers "hello, ok"', (c) => {
+    c.equal(r.status, 200, 'baseline: hello answers');
+    c.equal(r.body?.ok, true, 'baseline ok');
+    c.equal(Buffer.from(r.body?.result?.output ?? '', 'base64').toString(), 'hello, ok', 'baseline output');
+  });
   return { app, config, baseline: withoutTimings(r.body) };
 }
 
 /** The service answers a normal execution exactly as before. */
-export async function assertHealthy(t: T, h: Health, what = 'afterwards'): Promise<void> {
+export async function assertHealthy(t: Pick<T, 'same'>, h: Health, what = 'afterwards'): Promise<void> {
   const r = await execute(h.app, NORMAL());
-  t.equal(r.status, 200, `healthy ${what}: 200`);
-  t.same(r.status === 200 ? withoutTimings(r.body) : r.body, h.baseline, `healthy ${what}: the exact normal answer`);
+  check(t, `healthy ${what}: the exact normal answer`, (c) => {
+    c.equal(r.status, 200, `healthy ${what}: 200`);
+    c.same(r.status === 200 ? withoutTimings(r.body) : r.body, h.baseline, `healthy ${what}: the exact normal answer`);
+  });
 }
 
 /** Process-level health: GET /health and GET /ready. */
-export async function assertProcessHealthy(t: T, app: FastifyInstance, workers = 1): Promise<void> {
+export async function assertProcessHealthy(t: Pick<T, 'same'>, app: FastifyInstance, workers = 1): Promise<void> {
   const health = await req(app, { method: 'GET', url: '/health' });
-  t.equal(health.status, 200, 'GET /health 200');
-  t.same(health.body, { status: 'ok' }, 'GET /health body');
   const ready = await req(app, { method: 'GET', url: '/ready' });
-  t.equal(ready.status, 200, 'GET /ready 200');
-  t.same(ready.body, { status: 'ready', workers, pool: true, store: true }, 'GET /ready body');
+  check(t, 'GET /health and GET /ready: 200 ok, ready', (c) => {
+    c.equal(health.status, 200, 'GET /health 200');
+    c.same(health.body, { status: 'ok' }, 'GET /health body');
+    c.equal(ready.status, 200, 'GET /ready 200');
+    c.same(ready.body, { status: 'ready', workers, pool: true, store: true }, 'GET /ready body');
+  });
 }
 
 /**
@@ -218,21 +264,18 @@ export function section(id: number, content: number[] | Uint8Array): number[] {
   return [id, ...uleb(c.length), ...c];
 }
 
+/** `section` for big contents: bytes, never spread into an array. */
+export function sectionBytes(id: number, content: Uint8Array): Uint8Array {
+  return concat([[id, ...uleb(content.length)], content]);
+}
+
 export function name(s: string): number[] {
   const b = [...Buffer.from(s)];
   return [...uleb(b.length), ...b];
 }
 
-export function moduleOf(...sections: number[][]): Uint8Array {
-  const total = HEADER.length + sections.reduce((a, s) => a + s.length, 0);
-  const out = new Uint8Array(total);
-  out.set(HEADER, 0);
-  let at = HEADER.length;
-  for (const s of sections) {
-    out.set(s, at);
-    at += s.length;
-  }
-  return out;
+export function moduleOf(...sections: Array<number[] | Uint8Array>): Uint8Array {
+  return concat([HEADER, ...sections]);
 }
 
 /** Concatenates byte arrays without spreading (safe for millions of bytes). */
@@ -247,13 +290,19 @@ export function concat(parts: Array<number[] | Uint8Array>): Uint8Array {
   return out;
 }
 
-function sectionBytes(id: number, content: Uint8Array): Uint8Array {
-  return concat([[id, ...uleb(content.length)], content]);
+/** `pattern` repeated `n` times. */
+export function repeat(pattern: number[], n: number): Uint8Array {
+  const out = new Uint8Array(pattern.length * n);
+  out.set(pattern);
+  // doubling copies: log2(n) calls instead of n
+  for (let have = pattern.length; have < out.length; have *= 2) out.copyWithin(have, 0, Math.min(have, out.length - have));
+  return out;
 }
 
 /**
  * `n` functions of type () -> (i32), function 0 exported as `main` (returns 7), each body with
- * `locals` i64 locals and `body` (the instructions, before `end`) — for compile bombs.
+ * `locals` i64 locals and `body` (the instructions, before `end`) — for compile bombs. Written
+ * straight into one buffer: n reaches policy.maxFunctions + 1.
  */
 export function manyFunctions(n: number, o: { locals?: number; body?: number[] | Uint8Array; localGroups?: number[] } = {}): Uint8Array {
   const type = section(1, [0x01, 0x60, 0x00, 0x01, 0x7f]);
@@ -263,13 +312,14 @@ export function manyFunctions(n: number, o: { locals?: number; body?: number[] |
   const localDecl = [...uleb(groups.length), ...groups.flatMap((g) => [...uleb(g), 0x7e])];
   const main = concat([localDecl, [0x41, 0x07, 0x0b]]);
   const other = concat([localDecl, o.body ?? [], [0x41, 0x00, 0x0b]]);
-  const bodies: Array<number[] | Uint8Array> = [uleb(n)];
-  for (let i = 0; i < n; i++) {
-    const b = i === 0 ? main : other;
-    bodies.push(uleb(b.length), b);
-  }
-  const code = sectionBytes(10, concat(bodies));
-  return concat([HEADER, type, funcs, exp, code]);
+  const mainEntry = concat([uleb(main.length), main]);
+  const otherEntry = concat([uleb(other.length), other]);
+  const count = uleb(n);
+  const code = new Uint8Array(count.length + mainEntry.length + (n - 1) * otherEntry.length);
+  code.set(count, 0);
+  code.set(mainEntry, count.length);
+  for (let i = 1, at = count.length + mainEntry.length; i < n; i++, at += otherEntry.length) code.set(otherEntry, at);
+  return concat([HEADER, type, funcs, exp, sectionBytes(10, code)]);
 }
 
 /** Deterministic pseudo-random bytes (xorshift32). */
@@ -311,7 +361,23 @@ export function sectionEnds(bytes: Uint8Array): number[] {
  * The app the corpus runs against: the spawned production process (`node dist/server.js`, as `npm
  * start` runs it) with the test's configuration, every request over a real socket
  * (test/support/process-app.ts); in-process (`startApp`, Fastify's inject) with HOSTILE_TARGET=app.
+ *
+ * The bundled examples are not seeded (examples/iroha alone is 6.7 MB to store: ~0.3 CPU-s of every
+ * start) unless `overrides` asks for it: the `examples` the file uses (examples/wasm, by name) are
+ * uploaded with PUT /modules instead, which prepares and stores them as seeding does.
  */
-export async function startTarget(t: Parameters<typeof startApp>[0], overrides: Record<string, unknown> = {}): Promise<TestApp> {
-  return targetIsProcess() ? startProcessApp(t, overrides) : startApp(t, overrides);
+export async function startTarget(t: T, overrides: Record<string, unknown> = {}, examples: string[] = ['hello']): Promise<TestApp> {
+  const o = { seedExamples: false, ...overrides };
+  let target: TestApp;
+  if (targetIsProcess()) target = await startProcessApp(t, o);
+  else {
+    // imported only here: the app and its config cost ~2 CPU-s to load under tsx
+    const { startApp } = await import('../support/http.js');
+    target = await startApp(t, o);
+  }
+  for (const name of examples) {
+    const r = await req(target.app, { method: 'PUT', url: '/modules', payload: Buffer.from(example(name)), headers: { 'content-type': 'application/wasm' } });
+    if (r.status !== 201 && r.status !== 200) throw new Error(`uploading examples/wasm/${name}.wasm: ${r.status} ${r.text}`);
+  }
+  return target;
 }

@@ -10,8 +10,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { buildApp } from '../../src/app.js';
-import { type Config, loadConfig, PROJECT_ROOT } from '../../src/config.js';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../src/config.js';
+
+// src/config.ts (TypeBox, ~270 modules through the loader hooks: ~1 CPU-s) and the app are imported in
+// startApp, not when this file loads: files that use only the helpers below (the hostile corpus and the
+// files against a spawned server) need neither.
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export { wat } from './wat.js';
 
@@ -19,6 +24,17 @@ export const PAGE = 65536;
 
 /** Anything with tap's assertions and teardown (the root `t` or a subtest). */
 export type T = Pick<(typeof import('tap'))['t'], 'teardown' | 'equal' | 'same' | 'match' | 'ok' | 'comment'>;
+
+/**
+ * The assertions the body checks below use: tap's `t`, or a collector that evaluates them and reports
+ * them as one assertion (test/hostile/support.ts `check`: thousands of cases, one assertion each).
+ */
+export interface Checks {
+  equal(found: unknown, wanted: unknown, ...msg: [] | [string]): unknown;
+  same(found: unknown, wanted: unknown, ...msg: [] | [string]): unknown;
+  match(found: unknown, pattern: RegExp | string, ...msg: [] | [string]): unknown;
+  ok(value: unknown, ...msg: [] | [string]): unknown;
+}
 
 export interface TestApp {
   app: FastifyInstance;
@@ -38,11 +54,15 @@ export async function startApp(t: T, overrides: Record<string, unknown> = {}): P
   // the app shares this process's event loop with the test (WAT compiled with wabt, big modules built,
   // all synchronous): its event-loop-delay guard would count the test's work as the app's lag and
   // refuse requests on a loaded machine. Off unless the test sets it (pressure tests, e2e overload).
+  const { loadConfig } = await import('../../src/config.js');
   const config = loadConfig({}, { workers: 1, logLevel: 'silent', ...rest, overload: { maxEventLoopDelayMs: 0, ...rest.overload }, store: { ...store, dir: storeDir } });
   const stale = staleDist();
   if (stale.length) {
     t.comment(`warning: dist/ is older than ${stale.slice(0, 3).join(', ')}: the workers run dist/, this process src/ — run \`npm run build\``);
   }
+  // imported here, not at the top: importing the app (fastify, swagger, the pool...) costs ~2 CPU-s under
+  // tsx, which files that use only this module's helpers (against a spawned server: process-app.ts) need not pay
+  const { buildApp } = await import('../../src/app.js');
   const app = await buildApp(config, { logger: false });
   t.teardown(async () => {
     await app.close();
@@ -109,7 +129,7 @@ export const textOf = (base64: string): string => Buffer.from(base64, 'base64').
 export const exampleHash = (name: string): string => sha256(example(name));
 
 /** The `{ error: { kind, message } }` body, exactly (no other keys), with this status and kind. */
-export function assertError(t: T, r: Res, status: number, kind: string, message?: RegExp | string): void {
+export function assertError(t: Checks, r: Res, status: number, kind: string, message?: RegExp | string): void {
   t.equal(r.status, status, `status ${status} (${kind})`);
   t.match(String(r.headers['content-type']), /^application\/json/, 'JSON error body');
   t.same(Object.keys(r.body ?? {}), ['error'], 'only `error` at the top level');
@@ -126,7 +146,7 @@ const keys = (o: unknown) => Object.keys((o ?? {}) as object).sort();
  * The exact 200 body of docs/API.md: every field present with its type, no other field, and the
  * invariants that hold for every outcome (remaining = limit - consumed, ok ⇔ error null).
  */
-export function assertExecuteShape(t: T, b: any, opts: { library: boolean }): void {
+export function assertExecuteShape(t: Checks, b: any, opts: { library: boolean }): void {
   const top = ['error', 'fuel', 'link', 'logs', 'memory', 'modules', 'ok', 'result', 'timings'];
   // the Iroha profile adds `iroha`
   t.same(keys(b), 'iroha' in b ? [...top.slice(0, 1), 'fuel', 'iroha', ...top.slice(2)] : top, 'top-level fields');

@@ -3,9 +3,14 @@
  * (src/engine prepare + execute with the default engine config and policy).
  */
 import type { ExecuteInput, ExecutionResult, LinkOptions } from '../../src/engine/execute.js';
-import { execute } from '../../src/engine/execute.js';
-import { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY, DEFAULT_LIMITS } from '../../src/engine/defaults.js';
-import { type PreparedModule, prepare } from '../../src/engine/prepare.js';
+import type { PreparedModule } from '../../src/engine/prepare.js';
+
+// The engine is imported when a module is prepared or run, not when this file loads: files that only
+// compile WAT (the hostile corpus, against a spawned server) skip ~1 CPU-s of engine modules under tsx.
+const engine = () =>
+  Promise.all([import('../../src/engine/execute.js'), import('../../src/engine/defaults.js'), import('../../src/engine/prepare.js')]).then(
+    ([exec, defaults, prep]) => ({ ...exec, ...defaults, ...prep }),
+  );
 
 /** Every feature the modules of these tests use (wabt's defaults leave most post-MVP ones off). */
 /**
@@ -51,6 +56,18 @@ export function wabt(): Promise<Wabt> {
  * that runs a module has V8 validate it anyway. `names` writes the `name` section.
  */
 export async function wat(src: string, opts: { features?: Record<string, boolean>; names?: boolean } = {}): Promise<Uint8Array> {
+  // compiled once per source and options in a test process: files send the same module in many cases
+  const key = JSON.stringify([opts.features ?? null, opts.names ?? false, src]);
+  const known = compiled.get(key);
+  if (known) return known.slice();
+  const bytes = await compile(src, opts);
+  compiled.set(key, bytes);
+  return bytes.slice();
+}
+
+const compiled = new Map<string, Uint8Array>();
+
+async function compile(src: string, opts: { features?: Record<string, boolean>; names?: boolean }): Promise<Uint8Array> {
   const w = await wabt();
   const mod = w.parseWat('test.wat', src, { ...WAT_FEATURES, ...opts.features });
   try {
@@ -69,6 +86,7 @@ export async function bytesOf(src: Source): Promise<Uint8Array> {
 
 /** Prepares a module with the default instrumentation settings and policy. */
 export async function prep(src: Source): Promise<PreparedModule> {
+  const { prepare, DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY } = await engine();
   return prepare(await bytesOf(src), DEFAULT_ENGINE_CONFIG.instrument, DEFAULT_ENGINE_POLICY);
 }
 
@@ -87,6 +105,7 @@ const isPrepared = (x: unknown): x is PreparedModule => typeof x === 'object' &&
 
 /** Prepares (when given WAT or bytes) and executes once; returns the response body (docs/API.md). */
 export async function runOnce(contract: Source | PreparedModule, opts: RunOptions = {}): Promise<ExecutionResult> {
+  const { execute, DEFAULT_ENGINE_CONFIG, DEFAULT_LIMITS } = await engine();
   const c = isPrepared(contract) ? contract : await prep(contract);
   const lib = opts.library === undefined ? null : isPrepared(opts.library) ? opts.library : await prep(opts.library);
   const input: ExecuteInput = {
