@@ -11,12 +11,17 @@ import { RECORD_FLOOD_WAT } from '../support/iroha.js';
 import { wat } from '../support/wat.js';
 
 const MB = 1024 * 1024;
+const BUDGET = 12 * MB;
 const proc = (pid: number) => `/proc/${pid}/status`;
 const skip = existsSync(proc(process.pid)) ? false : 'no /proc here: the peak resident memory cannot be read';
 const peakRss = (pid: number) => Number(/^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(proc(pid), 'utf8'))![1]) * 1024;
 
 t.test('batches built to be huge: 200 within the budget, peak memory bounded', { skip, timeout: 120_000 }, async (t) => {
-  const server = await startServer(t, { STORE_DIR: tempDir(t), WORKERS: '1', SEED_EXAMPLES: 'false' });
+  // The answer budget lowered from its 32 MiB default to 12 MiB: a call is run only while the rest of
+  // the budget holds its largest answer, so 4 of the 100 calls run (19 at 32 MiB) and the answer to
+  // build, send and parse is a quarter. Keeping every answer would still take the gigabytes the peak is
+  // checked against.
+  const server = await startServer(t, { STORE_DIR: tempDir(t), WORKERS: '1', SEED_EXAMPLES: 'false', MAX_BATCH_RESPONSE_BYTES: String(BUDGET) });
   const pid = server.proc.pid!;
   const start = peakRss(pid);
 
@@ -24,9 +29,9 @@ t.test('batches built to be huge: 200 within the budget, peak memory bounded', {
   const writer = b64(await wat('(module (import "host" "output" (func $out (param i32 i32))) (memory 17) (func (export "main") i32.const 0 i32.const 1048576 call $out))'));
   const outputs = await server.request('POST', '/execute/batch', { calls: Array.from({ length: 100 }, () => ({ contract: { wasm: writer } })) }, { timeoutMs: 60_000 });
   t.equal(outputs.status, 200);
-  t.ok(outputs.text.length <= 32 * MB, `the answer is ${(outputs.text.length / MB).toFixed(1)} MiB, within the 32 MiB budget`);
+  t.ok(outputs.text.length <= BUDGET, `the answer is ${(outputs.text.length / MB).toFixed(1)} MiB, within the ${BUDGET / MB} MiB budget`);
   const ran = outputs.body.results.filter((x: any) => x.ok).length;
-  t.ok(ran >= 10 && ran < 100, `${ran} calls ran, the others answered 413 too_large`);
+  t.ok(ran >= 3 && ran < 100, `${ran} calls ran, the others answered 413 too_large`);
   t.same(new Set(outputs.body.results.slice(ran).map((x: any) => x.error.kind)), new Set(['too_large']));
 
   // each call: 4 instructions of 16 MiB (the memory holds them), each over the record limit

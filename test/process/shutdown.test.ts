@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { FAULT_SIGNALS, SHUTDOWN_SIGNALS, installShutdown } from '../../src/process/shutdown.js';
-import { startApp } from '../support/http.js';
+import { b64, example, execute, req, sha256, startApp } from '../support/http.js';
 
 const before = new Map([...FAULT_SIGNALS, ...SHUTDOWN_SIGNALS, 'uncaughtException', 'unhandledRejection'].map((s) => [s, process.listeners(s as never)]));
 const restore = () => {
@@ -17,7 +17,13 @@ const restore = () => {
 t.teardown(restore);
 
 t.test('no fault-signal listener in the app and the shutdown handlers', async (t) => {
-  const { app } = await startApp(t);
+  // the examples not seeded (examples/iroha's executors are megabytes to store): the paths seeding
+  // takes, storing and preparing a module, run through one upload and one execution instead
+  const { app } = await startApp(t, { seedExamples: false });
+  const hello = example('hello');
+  t.equal((await req(app, { method: 'PUT', url: '/modules', payload: Buffer.from(hello), headers: { 'content-type': 'application/wasm' } })).status, 201, 'a module stored');
+  const ran = await execute(app, { contract: { hash: sha256(hello) }, input: b64('world') });
+  t.equal(ran.body?.ok, true, 'and executed');
   let closed = 0;
   const exits: Array<number | undefined> = [];
   const realExit = process.exit;
