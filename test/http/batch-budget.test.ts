@@ -12,7 +12,8 @@ import { startProcessApp } from '../support/process-app.js';
 
 const BUDGET = 600_000;
 const output = { maxOutputBytes: 65536, maxLogLines: 16, maxLogLineBytes: 256 };
-const { app } = await startProcessApp(t, { maxBatchResponseBytes: BUDGET, engine: { output } });
+// no seeding: every module here is inline (seeding prepares the examples and stores 6.7 MB of Iroha's)
+const { app } = await startProcessApp(t, { seedExamples: false, maxBatchResponseBytes: BUDGET, engine: { output } });
 const PER_CALL = maxAnswerBytes(output); // 183,320 bytes
 const batch = (calls: unknown[]) => req(app, { method: 'POST', url: '/execute/batch', payload: { calls } });
 

@@ -22,9 +22,12 @@ const F32_CANON = 0x7fc00000;
 const F64_CANON = 0x7ff8000000000000n;
 const raw = new WebAssembly.Instance(new WebAssembly.Module(floats as BufferSource)).exports as Record<string, (...a: any[]) => any>;
 
-const allow = (await startApp(t, { policy: { floats: 'allow' } })).app;
-const canon = (await startApp(t, { policy: { floats: 'canonicalize', deterministic: true } })).app;
-const refuse = (await startApp(t, { policy: { floats: 'refuse' } })).app;
+// no seeding: these tests run their own modules (seeding the bundled examples costs each start ~0.4 CPU-s).
+// The restart test keeps its own fresh apps: its first PUT must prepare (and persist) the module, which a
+// module already prepared by inline runs would not do.
+const allow = (await startApp(t, { policy: { floats: 'allow' }, seedExamples: false })).app;
+const canon = (await startApp(t, { policy: { floats: 'canonicalize', deterministic: true }, seedExamples: false })).app;
+const refuse = (await startApp(t, { policy: { floats: 'refuse' }, seedExamples: false })).app;
 
 const call = (app: typeof allow, entrypoint: string, args: unknown[], contract: object = { wasm: b64(floats) }) =>
   execute(app, { contract, entrypoint, args });
@@ -90,7 +93,9 @@ t.test('a restart under another float policy does not reuse the prepared module'
   const hash = await hashOf(first);
   t.equal((await call(first, 'main', payload, { hash })).body.result.values[0] >>> 0, F32_CANON, 'canonicalize: canonical');
   await first.close();
-  const second = (await startApp(t, { policy: { floats: 'allow' }, store: { dir } })).app;
+  // unseeded: preparing the examples under allow would only cost time (the module under test is the float
+  // one); the first and the last seed, so the last shows the seeded examples' artifacts reused too
+  const second = (await startApp(t, { policy: { floats: 'allow' }, store: { dir }, seedExamples: false })).app;
   t.equal((await call(second, 'main', payload, { hash })).body.result.values[0], raw.main!(...payload), 'restarted under allow: the hardware bits, not the canonicalizing artifact');
   await second.close();
   const third = (await startApp(t, { policy: { floats: 'canonicalize' }, store: { dir } })).app;

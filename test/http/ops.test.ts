@@ -10,9 +10,13 @@ import { PROJECT_ROOT } from '../../src/config.js';
 import { assertError, b64, example, execute, req, type Res, sha256, startApp, wat } from '../support/http.js';
 
 const WORKERS = 2;
-const { app } = await startApp(t, { workers: WORKERS, maxQueue: 1 });
+// no seeding (the bundled examples, 6.7 MB of them Iroha's): the one module run by hash is uploaded here
+const { app } = await startApp(t, { workers: WORKERS, maxQueue: 1, seedExamples: false });
 
 const hello = example('hello');
+// (no top-level assertion here: tap would end the root test before the subtests are queued)
+const uploaded = (await req(app, { method: 'PUT', url: '/modules', payload: Buffer.from(hello), headers: { 'content-type': 'application/wasm' } })).status;
+if (uploaded !== 201) throw new Error(`hello not uploaded: ${uploaded}`);
 const divZero = await wat(`(module (func (export "main") (result i32) i32.const 1 i32.const 0 i32.div_s))`);
 const forever = await wat(`(module (func (export "main") (loop $l br $l)))`);
 
@@ -146,12 +150,13 @@ async function untilWhole(a: typeof app, workers: number): Promise<Res> {
 }
 
 t.test('503 overloaded when the workers are busy and the queue is full, with Retry-After', async (t) => {
-  const loop = { contract: { wasm: b64(forever) }, limits: { fuel: 10_000_000_000, timeoutMs: 2000 } };
+  // each spins its worker until the timeout: 3 of them burn 3 × timeoutMs of CPU (2 s each cost ~6 CPU-s)
+  const loop = { contract: { wasm: b64(forever) }, limits: { fuel: 10_000_000_000, timeoutMs: 600 } };
   // 2 running + 1 queued (maxQueue 1); the 4th should be refused at once
   const pending = Promise.all(Array.from({ length: WORKERS + 2 }, () => execute(app, loop)));
-  // while they run (until their 2 s timeout), one waits for a worker: the queue-depth gauge shows it
+  // while they run (until their timeout), one waits for a worker: the queue-depth gauge shows it
   let depth: number | undefined;
-  for (let i = 0; i < 30 && depth !== 1; i++) {
+  for (let i = 0; i < 25 && depth !== 1; i++) {
     await new Promise((ok) => setTimeout(ok, 20));
     depth = sample(await metrics(), 'wasm_pool_queue_depth', {});
   }
@@ -175,7 +180,7 @@ t.test('503 overloaded when the workers are busy and the queue is full, with Ret
 });
 
 t.test('503 overloaded with maxQueue 0 (no queue at all)', async (t) => {
-  const { app: noQueue } = await startApp(t, { workers: 1, maxQueue: 0 });
+  const { app: noQueue } = await startApp(t, { workers: 1, maxQueue: 0, seedExamples: false });
   // about 0.2 s of looping each, ending out_of_fuel
   const busy = { contract: { wasm: b64(forever) }, limits: { fuel: 300_000_000, timeoutMs: 30_000 } };
   const rs = await Promise.all([execute(noQueue, busy), execute(noQueue, busy)]);

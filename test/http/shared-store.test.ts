@@ -7,19 +7,33 @@
  * would be a lie), uploads are 503, /ready stays 200 and reports the store, metrics count it all; Redis
  * back: everything works again. A replica started while Redis is down starts, and serves its own.
  * Skips where no redis-server is installed.
+ *
+ * One pair of replicas (A seeds the examples and writes, B reads) serves the subtests on the running
+ * Redis, in order, each with modules B has not read before (variants of the examples: the same code
+ * under another hash, so that A's seeding does not already hold them): an app start is ~0.5 CPU-s plus
+ * its worker's compiles, and a pair per subtest cost ~4 CPU-s more. Counters that A's seeding moved
+ * are compared by their change.
  */
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { assertError, b64, example, execute, req, sha256, startApp, textOf, withoutTimings } from '../support/http.js';
+import { leb } from '../support/leb.js';
 import { redisSkip, TestRedis } from '../support/redis.js';
 
 const skip = redisSkip();
 if (skip) t.comment(`skipped: ${skip}`);
 
 const TIMEOUT_MS = 300;
-const kv = example('kv');
-const lib = example('library');
 const hello = example('hello');
+/** `bytes` with a custom section appended: the same behaviour under another hash (a module B has never seen). */
+function variant(bytes: Uint8Array, tag: string): Uint8Array {
+  const name = new TextEncoder().encode(tag);
+  const payload = [...leb(name.length), ...name];
+  return new Uint8Array([...bytes, 0, ...leb(payload.length), ...payload]);
+}
+// uploaded by the first subtest: not among what A seeded
+const kv = variant(example('kv'), 'shared-store');
+const lib = variant(example('library'), 'shared-store');
 const KV_INPUT = b64('b=2\na=1\nc=3\n');
 const kvCall = { contract: { hash: sha256(kv) }, library: { hash: sha256(lib) }, input: KV_INPUT };
 
@@ -46,14 +60,25 @@ async function metric(app: FastifyInstance, name: string, label?: string): Promi
 
 const ready = async (app: FastifyInstance) => req(app, { method: 'GET', url: '/ready' });
 
+/** Until the replica's /ready says the shared store is up again (it reconnects by itself). */
+async function untilUp(app: FastifyInstance): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if ((await ready(app)).body.sharedStore.state === 'up') return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 t.test('replicas sharing one Redis', { skip }, async (t) => {
   const redis = await TestRedis.start(t);
   const raw = redis.client(t);
+  // the pair of the subtests below (they run in order; see the top comment)
+  const p = prefix();
+  const a = await replica(t, redis.url, p, { seedExamples: true });
+  const b = await replica(t, redis.url, p);
 
   t.test('an upload on A executes by hash on B with the exact same answer', async (t) => {
-    const p = prefix();
-    const a = await replica(t, redis.url, p);
-    const b = await replica(t, redis.url, p);
+    const writes = await metric(a, 'wasm_shared_store_writes_total', 'result'); // A's seeding
     t.equal((await put(a, kv)).status, 201, 'A: kv new');
     t.equal((await put(a, lib)).status, 201, 'A: library new');
     const onA = await execute(a, kvCall);
@@ -72,7 +97,8 @@ t.test('replicas sharing one Redis', { skip }, async (t) => {
     t.equal(batch.status, 200);
     t.same(batch.body.results.map(withoutTimings), [withoutTimings(onA.body), withoutTimings(onA.body)], 'a batch on B too');
     t.same(await metric(b, 'wasm_shared_store_lookups_total', 'result'), { hit: 2, miss: 0, corrupt: 0, error: 0 }, 'B read the two modules once each');
-    t.same(await metric(a, 'wasm_shared_store_writes_total', 'result'), { written: 2, known: 1, repaired: 0, error: 0 });
+    const now = await metric(a, 'wasm_shared_store_writes_total', 'result');
+    t.same(Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (writes[k] ?? 0)])), { written: 2, known: 1, repaired: 0, error: 0 }, 'A wrote two, one known');
     t.same(await metric(b, 'wasm_shared_store_up'), { value: 1 });
     t.match((await metric(b, 'wasm_shared_store_duration_seconds_count', 'op')), { read: 2, write: 1 }, 'durations observed');
     const r = await ready(b);
@@ -87,44 +113,37 @@ t.test('replicas sharing one Redis', { skip }, async (t) => {
   });
 
   t.test('an unknown module is a 404 on every replica; the seeded examples are shared', async (t) => {
-    const p = prefix();
-    const a = await replica(t, redis.url, p, { seedExamples: true });
-    const b = await replica(t, redis.url, p);
     t.equal((await raw.exists(`${p}module:${sha256(hello)}`)), 1, 'the examples A seeded are in Redis');
     const r = await execute(b, { contract: { hash: sha256(hello) }, input: b64('there') });
     t.equal(textOf(r.body.result.output), 'hello, there', 'B runs an example A seeded');
     assertError(t, await execute(b, { contract: { hash: '0'.repeat(64) } }), 404, 'not_found', /upload it with PUT \/modules/);
-    t.ok(a);
   });
 
   t.test('a corrupt value in Redis: refused (404), counted, removed; the next upload repairs it', async (t) => {
-    const p = prefix();
-    const a = await replica(t, redis.url, p);
-    const b = await replica(t, redis.url, p);
-    const key = `${p}module:${sha256(kv)}`;
-    // another valid module under kv's hash: only the hash check can tell
+    // a module neither replica has held
+    const fib = variant(example('fib'), 'corrupt');
+    const fibCall = { contract: { hash: sha256(fib) }, entrypoint: 'fib', args: [10] };
+    const key = `${p}module:${sha256(fib)}`;
+    // another valid module under fib's hash: only the hash check can tell
     await raw.set(key, Buffer.from(hello));
-    assertError(t, await execute(b, kvCall), 404, 'not_found', `no module with hash ${sha256(kv)} (the contract)`);
+    assertError(t, await execute(b, fibCall), 404, 'not_found', `no module with hash ${sha256(fib)} (the contract)`);
     t.equal((await metric(b, 'wasm_shared_store_lookups_total', 'result')).corrupt, 1, 'counted');
     t.equal(await raw.exists(key), 0, 'removed');
     await raw.set(key, Buffer.from(hello));
-    t.equal((await put(a, kv)).status, 201, 'the upload over it');
-    t.equal((await put(a, lib)).status, 201);
+    t.equal((await put(a, fib)).status, 201, 'the upload over it');
     t.equal((await metric(a, 'wasm_shared_store_writes_total', 'result')).repaired, 1, 'counted as a repair');
-    const r = await execute(b, kvCall);
+    const r = await execute(b, fibCall);
     t.equal(r.status, 200);
     t.equal(r.body.ok, true, 'B runs the right module');
+    t.strictSame(r.body.result.values, ['55'], 'fib(10) (an i64: a decimal string)');
   });
 
   t.test('Redis killed mid-run, then back', async (t) => {
-    const p = prefix();
-    const a = await replica(t, redis.url, p);
-    const b = await replica(t, redis.url, p);
-    await put(a, kv);
-    await put(a, lib);
+    // B holds kv and the library since the first subtest
     const before = await execute(b, kvCall);
     t.equal(before.status, 200, 'B holds kv and the library');
-    await put(a, hello); // in Redis, not on B
+    const absent = variant(hello, 'killed'); // B ran the seeded hello: another hash
+    t.equal((await put(a, absent)).status, 201, 'in Redis, not on B');
 
     await redis.stop();
     t.teardown(() => redis.restart());
@@ -133,16 +152,16 @@ t.test('replicas sharing one Redis', { skip }, async (t) => {
     const held = await execute(b, kvCall);
     t.same(withoutTimings(held.body), withoutTimings(before.body), 'a module B holds: the same answer');
     const t0 = performance.now();
-    const missing = await execute(b, { contract: { hash: sha256(hello) }, input: b64('x') });
+    const missing = await execute(b, { contract: { hash: sha256(absent) }, input: b64('x') });
     const ms = performance.now() - t0;
     assertError(t, missing, 503, 'store_unavailable', `the shared module store ${redis.url} is not reachable`);
-    t.match(missing.body.error.message, `and the contract (${sha256(hello)}) is not on this replica: retry later`);
+    t.match(missing.body.error.message, `and the contract (${sha256(absent)}) is not on this replica: retry later`);
     t.equal(missing.headers['retry-after'], '2', 'Retry-After');
     t.ok(ms < TIMEOUT_MS, `answered at once (${ms.toFixed(1)} ms): no wait on a store that is down`);
-    assertError(t, await req(b, { method: 'GET', url: `/modules/${sha256(hello)}` }), 503, 'store_unavailable', /the module is not on this replica/);
+    assertError(t, await req(b, { method: 'GET', url: `/modules/${sha256(absent)}` }), 503, 'store_unavailable', /the module is not on this replica/);
     const inline = await execute(b, { contract: { wasm: b64(hello) }, input: b64('inline') });
     t.equal(textOf(inline.body.result.output), 'hello, inline', 'an inline execution goes on');
-    const upload = await put(b, example('fib'));
+    const upload = await put(b, example('compute')); // seeded on A, not on B
     assertError(t, upload, 503, 'store_unavailable', /kept on this replica only \(another would answer 404 for it\): retry the upload/);
     const batch = await req(b, { method: 'POST', url: '/execute/batch', payload: { calls: [{ contract: { hash: 'ab'.repeat(32) } }, { contract: { wasm: b64(hello) }, input: b64('b') }] } });
     t.equal(batch.status, 200);
@@ -156,31 +175,23 @@ t.test('replicas sharing one Redis', { skip }, async (t) => {
     t.match(await metric(b, 'wasm_shared_store_writes_total', 'result'), { error: 1 }, 'the failed upload counted');
     t.match(await metric(b, 'wasm_requests_rejected_total', 'kind'), { store_unavailable: 1 }, 'the execute 503 among the rejected requests');
     t.match(await metric(b, 'wasm_shared_store_duration_seconds_count', 'result'), { error: 4 }, 'failed operations timed too');
-    t.ok(a);
 
     await redis.restart();
-    const up = async () => {
-      for (let i = 0; i < 100; i++) {
-        if ((await ready(b)).body.sharedStore.state === 'up') return true;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      return false;
-    };
-    t.ok(await up(), 'B reconnects by itself');
-    t.equal((await put(b, hello)).status, 201, 'uploads work again (this Redis kept nothing)');
-    const back = await execute(b, { contract: { hash: sha256(hello) }, input: b64('back') });
+    t.ok(await untilUp(b), 'B reconnects by itself');
+    t.ok(await untilUp(a), 'and A (the next subtest writes through it)');
+    t.equal((await put(b, absent)).status, 201, 'uploads work again (this Redis kept nothing)');
+    const back = await execute(b, { contract: { hash: sha256(absent) }, input: b64('back') });
     t.equal(textOf(back.body.result.output), 'hello, back');
   });
 
   t.test('Redis frozen: a module B lacks is a 503 after the timeout, never a hang', async (t) => {
-    const p = prefix();
-    const a = await replica(t, redis.url, p);
-    const b = await replica(t, redis.url, p);
-    await put(a, hello);
+    // a variant of hello (another hash) that B has never seen
+    const lacked = variant(hello, 'frozen');
+    t.equal((await put(a, lacked)).status, 201, 'in Redis, not on B');
     redis.freeze();
     t.teardown(() => redis.thaw());
     const t0 = performance.now();
-    const r = await execute(b, { contract: { hash: sha256(hello) } });
+    const r = await execute(b, { contract: { hash: sha256(lacked) } });
     const ms = performance.now() - t0;
     assertError(t, r, 503, 'store_unavailable', `did not answer within ${TIMEOUT_MS} ms`);
     t.ok(ms < TIMEOUT_MS + 2000, `bounded by the timeout (${ms.toFixed(0)} ms)`);
@@ -188,7 +199,7 @@ t.test('replicas sharing one Redis', { skip }, async (t) => {
     t.equal(textOf(inline.body.result.output), 'hello, frozen', 'inline executions are not held up');
     t.equal((await ready(b)).status, 200);
     redis.thaw();
-    const after = await execute(b, { contract: { hash: sha256(hello) }, input: b64('thawed') });
+    const after = await execute(b, { contract: { hash: sha256(lacked) }, input: b64('thawed') });
     t.equal(textOf(after.body.result.output), 'hello, thawed');
   });
 

@@ -15,8 +15,12 @@ const put = (app: Parameters<typeof req>[0], bytes: Uint8Array): Promise<Res> =>
   req(app, { method: 'PUT', url: '/modules', payload: Buffer.from(bytes), headers: { 'content-type': 'application/wasm' } });
 const get = (app: Parameters<typeof req>[0], hash: string): Promise<Res> => req(app, { method: 'GET', url: `/modules/${hash}` });
 
+// one server (a disk store, no seeding) for the subtests that need no configuration of their own: a
+// spawned server's start is ~3 CPU-s; the memory-only store of the eviction test has its own
+const { app: server } = await startProcessApp(t, { seedExamples: false });
+
 t.test('a module only ever sent inline: 404 by hash, as GET says, until uploaded', async (t) => {
-  const { app } = await startProcessApp(t, { seedExamples: false });
+  const app = server;
   const m = await padded(41, 10);
   const hash = sha256(m);
   const inline = await execute(app, { contract: { wasm: b64(m) } });
@@ -60,7 +64,7 @@ t.test('memory only: an evicted module is 404 for GET and execute alike, until u
 });
 
 t.test('negative zero: "-0" in results, "-0" or a literal -0 in arguments', async (t) => {
-  const { app } = await startProcessApp(t, { seedExamples: false });
+  const app = server;
   const m = b64(
     await wat(`(module
       (func (export "neg64") (param f64) (result f64) local.get 0 f64.neg)
