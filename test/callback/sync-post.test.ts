@@ -8,16 +8,37 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type PostOptions, type PostResult, SyncPoster } from '../../src/callback/sync-post.js';
 import { plainNode } from '../support/plain-node.js';
 
+/** The module under test, as this process loads it (src/, TypeScript under the tests' loader). */
 const MODULE = import.meta.resolve('../../src/callback/sync-post.js');
 /**
- * Worker source that imports MODULE: when MODULE is TypeScript (the test runs from src/), it registers
- * tsx's loader first, since on Node 20 a worker thread does not get the loader of the test's `--import=tsx`.
+ * The module the caller thread and the child process import: the build of the same source (dist/, as
+ * the pool's workers run it) when it is up to date with src/callback, else MODULE itself. A thread or
+ * process that imports TypeScript must register tsx's loader first (on Node 20 a worker thread does
+ * not get the loader of the test's `--import=tsx`), ~1.5 CPU-s each: a stale or missing build falls
+ * back to that.
  */
-const REGISTER_TS = MODULE.endsWith('.ts') ? `(await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();` : '';
+const OTHER_MODULE = (() => {
+  const src = fileURLToPath(new URL('../../src/callback/', import.meta.url));
+  const dist = fileURLToPath(new URL('../../dist/callback/', import.meta.url));
+  const built = (f: string) => {
+    try {
+      return statSync(join(dist, f.replace(/\.ts$/, '.js'))).mtimeMs >= statSync(join(src, f)).mtimeMs;
+    } catch {
+      return false;
+    }
+  };
+  const fresh = readdirSync(src).filter((f) => f.endsWith('.ts')).every(built);
+  return fresh ? pathToFileURL(join(dist, 'sync-post.js')).href : MODULE;
+})();
+/** Worker source that imports OTHER_MODULE: when it is TypeScript, it registers tsx's loader first. */
+const REGISTER_TS = OTHER_MODULE.endsWith('.ts') ? `(await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();` : '';
 /** Scheduling slack on a shared 2-core machine. */
 const SLACK_MS = 500;
 
@@ -136,7 +157,7 @@ try {
 `;
 
 async function workerThreadCaller(): Promise<Caller> {
-  const w = new Worker(esm(CALLER), { workerData: { module: MODULE } });
+  const w = new Worker(esm(CALLER), { workerData: { module: OTHER_MODULE } });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let seq = 0;
   await new Promise<void>((resolve, reject) => {
@@ -311,16 +332,16 @@ t.test('warmUp starts the worker ahead of the first call', async (t) => {
 });
 
 t.test('a process that never calls close() ends by itself', { timeout: 30_000 }, async (t) => {
-  // The child runs the same TypeScript loader (not tap's process-info hook), makes calls (one
-  // timed out) on the main thread and in a worker thread, and just ends.
-  const execArgv = process.execArgv.filter((a) => !a.includes('processinfo'));
+  // The child (plain node, no tap hook; the tests' TypeScript loader when OTHER_MODULE is TypeScript)
+  // makes calls (one timed out) on the main thread and in a worker thread, and just ends.
+  const execArgv = OTHER_MODULE.endsWith('.ts') ? process.execArgv.filter((a) => !a.includes('processinfo')) : [];
   const code = `
     import { Worker } from 'node:worker_threads';
-    const { threadPoster } = await import(${JSON.stringify(MODULE)});
+    const { threadPoster } = await import(${JSON.stringify(OTHER_MODULE)});
     const p = threadPoster();
     const a = p.post(${JSON.stringify(`${server.base}/echo`)}, new Uint8Array([1, 2, 3]), { timeoutMs: 3000, maxResponseBytes: 10 });
     const b = p.post(${JSON.stringify(`${server.base}/hang`)}, new Uint8Array(0), { timeoutMs: 100, maxResponseBytes: 10 });
-    const w = new Worker(${JSON.stringify(`${REGISTER_TS} const { threadPoster } = await import(${JSON.stringify(MODULE)});
+    const w = new Worker(${JSON.stringify(`${REGISTER_TS} const { threadPoster } = await import(${JSON.stringify(OTHER_MODULE)});
       const r = threadPoster().post(${JSON.stringify(`${server.base}/echo`)}, new Uint8Array([4]), { timeoutMs: 3000, maxResponseBytes: 10 });
       (await import('node:worker_threads')).parentPort.postMessage(r.ok && Array.from(r.body));`)}, { eval: true, type: 'module' });
     const fromWorker = await new Promise((r) => w.once('message', r));

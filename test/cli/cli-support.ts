@@ -60,11 +60,12 @@ export const cli = Object.assign((...args: string[]): CliResult => spawnMain(MAI
 });
 
 /**
- * `run ARGS` answered by a long-lived run host (run-host.mjs: the built CLI's own functions, the same
- * argument parsing, file reading and worker thread per call as `wasm-runner run`): the body `run`
- * prints and its exit code, without a process start per case; calls may overlap. Output framing,
- * exit statuses and signals are process-level: the tests of those spawn `cli`. Close the host at
- * the end of the file (`t.teardown(closeRunHost)`).
+ * `run ARGS` answered by a long-lived run host (run-host.mjs: the built CLI's own argument parsing and
+ * file reading, and its worker module run-worker.js evaluated afresh per call in one kept worker
+ * thread with `run`'s stack): the body `run` prints and its exit code, without a process or thread
+ * start per case; calls may overlap (they run one at a time). Output framing, exit statuses, a thread
+ * per call and its timeout are process-level: the tests of those spawn `cli`. Close the host at the
+ * end of the file (`t.teardown(closeRunHost)`).
  */
 export function runHosted(...args: string[]): Promise<CliResult> {
   const h = (host ??= startRunHost());

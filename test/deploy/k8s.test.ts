@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, relative, resolve } from 'node:path';
-import * as models from 'kubernetes-models';
+import { createRequire } from 'node:module';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig, PROJECT_ROOT } from '../../src/config.js';
@@ -70,7 +70,18 @@ function merge(base: unknown, patch: unknown): unknown {
 
 const id = (o: Obj) => `${o.kind}/${o.metadata?.name}`;
 
+/**
+ * The rendering of `dir`: rendered once per file, a deep copy each call (the cases break their copy).
+ * The YAML parse is most of a rendering's cost, and ~60 cases render the same three directories.
+ */
+const renderings = new Map<string, Obj[]>();
 function render(dir: string): Obj[] {
+  let r = renderings.get(dir);
+  if (!r) renderings.set(dir, (r = renderOnce(dir)));
+  return structuredClone(r);
+}
+
+function renderOnce(dir: string): Obj[] {
   const k = parseFile(join(dir, 'kustomization.yaml'))[0]!;
   let objs: Obj[] = [];
   for (const r of (k.resources ?? []) as string[]) {
@@ -95,7 +106,14 @@ function render(dir: string): Obj[] {
   return objs;
 }
 
+/** `kubectl kustomize dir`, run once per directory (a spawn each; the first call also says whether kubectl works). */
+const kubectlRenderings = new Map<string, Obj[] | null>();
 function kubectlRender(dir: string): Obj[] | null {
+  if (!kubectlRenderings.has(dir)) kubectlRenderings.set(dir, kubectlRenderOnce(dir));
+  return kubectlRenderings.get(dir)!;
+}
+
+function kubectlRenderOnce(dir: string): Obj[] | null {
   const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return null;
   return parseAllDocuments(r.stdout).map((d: any) => d.toJS()).filter((o: unknown) => o != null);
@@ -103,11 +121,23 @@ function kubectlRender(dir: string): Obj[] | null {
 
 // ---------- schema validation ----------
 
+/**
+ * The kubernetes-models class of `o` (apiVersion group/version, kind), or undefined: no such schema.
+ * Each class is required on its own (kubernetes-models/GROUP/VERSION/KIND, CommonJS): the package's
+ * index loads every schema of every API group (~1,000 modules), through the test's TypeScript loader
+ * hooks, which cost seconds of CPU per file; the class is the same either way.
+ */
+const requireModel = createRequire(import.meta.url);
 function modelClass(o: Obj): (new (d: Obj) => { validate(): void }) | undefined {
-  const [group, version] = String(o.apiVersion).includes('/') ? String(o.apiVersion).split('/') : ['', o.apiVersion];
-  const ns = group === '' ? 'v1' : group!.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase());
-  const mod = (models as any)[ns];
-  return (group === '' ? mod : mod?.[version!])?.[o.kind];
+  const apiVersion = String(o.apiVersion);
+  const kind = String(o.kind);
+  if (!/^([a-z0-9.-]+\/)?v[a-z0-9]+$/.test(apiVersion) || !/^[A-Za-z]+$/.test(kind)) return undefined;
+  try {
+    return requireModel(`kubernetes-models/${apiVersion}/${kind}`)[kind];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
+    throw e;
+  }
 }
 
 // ---------- project rules ----------

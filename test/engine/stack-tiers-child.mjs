@@ -7,11 +7,14 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { readFileSync } from 'node:fs';
 
 const dist = new URL('../../dist/', import.meta.url);
-const { execute } = await import(new URL('engine/execute.js', dist).href);
-const { prepare } = await import(new URL('engine/prepare.js', dist).href);
-const { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY, workerStackMb } = await import(new URL('engine/defaults.js', dist).href);
-const { instrument } = await import(new URL('wasm/instrument.js', dist).href);
-const { Meter } = await import(new URL('engine/meter.js', dist).href);
+const load = (path) => import(new URL(path, dist).href);
+// each thread loads only what it uses (the engine is ~100 modules, ~0.1 CPU-s per thread)
+const role = isMainThread ? 'main' : workerData.kind;
+const { execute } = role === 'exec' ? await load('engine/execute.js') : {};
+const { prepare } = role === 'exec' ? await load('engine/prepare.js') : {};
+const { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY, workerStackMb } = await load('engine/defaults.js');
+const { instrument } = role !== 'main' ? await load('wasm/instrument.js') : {};
+const { Meter } = role !== 'main' ? await load('engine/meter.js') : {};
 
 const MIB = 1024 * 1024;
 
@@ -60,16 +63,19 @@ if (!isMainThread) {
   const d = workerData;
   // the exec worker (its stack derived from the budget) also counts the levels each shape fits in the budget
   if (d.kind === 'exec') parentPort.postMessage({ results: executions(d), charged: d.measure.map((m) => levels({ bytes: m.bytes, budget: d.budget })) });
-  else parentPort.postMessage(levels(d));
+  // one thread per stack size measures every shape in turn: each call starts at the same depth
+  else parentPort.postMessage(d.shapes.map((bytes) => levels({ bytes, budget: d.budget })));
 } else {
   const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));
   const budget = input.budget;
   const { results, charged } = await inWorker({ kind: 'exec', cases: input.cases, measure: input.measure, budget }, workerStackMb(budget));
   const margins = [];
+  // V8's real bytes per level: the difference between two stack sizes removes the host's frames
+  const shapes = input.measure.map((m) => m.bytes);
+  const small = await inWorker({ kind: 'levels', shapes, budget: 2 ** 30 }, 2);
+  const large = await inWorker({ kind: 'levels', shapes, budget: 2 ** 30 }, 4);
   for (const [k, m] of input.measure.entries()) {
-    // V8's real bytes per level: the difference between two stack sizes removes the host's frames
-    const a = await inWorker({ kind: 'levels', bytes: m.bytes, budget: 2 ** 30 }, 2);
-    const b = await inWorker({ kind: 'levels', bytes: m.bytes, budget: 2 ** 30 }, 4);
+    const [a, b] = [small[k], large[k]];
     margins.push({
       name: m.name,
       realPerLevel: (2 * MIB) / (b.max - a.max),

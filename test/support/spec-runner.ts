@@ -598,6 +598,13 @@ const LANES: Record<string, { bits: number; count: number }> = {
 
 class Skip extends Error {}
 
+/**
+ * assert_invalid / assert_malformed: what V8 said of a binary module file (validate, and the error of
+ * compiling it), by path. Those modules are not transformed, so every run of a script gets the same;
+ * each run still classifies the error itself.
+ */
+const invalidVerdicts = new Map<string, { valid: true } | { valid: false; compiled: true } | { valid: false; error: unknown }>();
+
 function writeLane(view: DataView, offset: number, bits: number, text: string): void {
   const v = BigInt.asUintN(bits, BigInt(text));
   if (bits === 8) view.setUint8(offset, Number(v));
@@ -937,17 +944,27 @@ export function runScript(dir: string, opts: RunOptions = {}): ScriptReport {
           skip(what, 'text-format module (V8 only decodes binary modules)');
           break;
         }
-        const bytes = read(file);
-        let observed: Observed;
-        if (WA.validate(bytes)) observed = { kind: 'ok', values: [] };
-        else {
-          try {
-            new WA.Module(bytes);
-            observed = { kind: 'harness-error', message: 'validate() is false but compiling succeeded' };
-          } catch (err) {
-            observed = classify(err);
+        // V8's verdict on these bytes (never transformed) is computed once per file and process: the
+        // differential runs each script three times, and the verdict cannot differ between them
+        const key = path.join(dir, file);
+        let v = invalidVerdicts.get(key);
+        if (!v) {
+          const bytes = read(file);
+          if (WA.validate(bytes)) v = { valid: true };
+          else {
+            try {
+              new WA.Module(bytes);
+              v = { valid: false, compiled: true };
+            } catch (err) {
+              v = { valid: false, error: err };
+            }
           }
+          invalidVerdicts.set(key, v);
         }
+        let observed: Observed;
+        if (v.valid) observed = { kind: 'ok', values: [] };
+        else if ('compiled' in v) observed = { kind: 'harness-error', message: 'validate() is false but compiling succeeded' };
+        else observed = classify(v.error);
         const ok = observed.kind === 'compile-error';
         report(what, observed, ok ? undefined : `expected "${cmd.text}", got ${describe(observed)}`);
         break;

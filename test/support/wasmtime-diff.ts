@@ -62,12 +62,20 @@ export interface OracleResult {
   message?: string;
 }
 
-export function runOracle(python: string, sessions: { name: string; steps: Step[] }[]): Promise<{ version: string; sessions: OracleResult[][] }> {
-  return runPythonJson(python, path.join(repoRoot(), 'test/support/wasmtime_fuel.py'), { sessions }, 'oracle');
+export function runOracle(
+  python: string,
+  sessions: { name: string; steps: Step[] }[],
+  onWritten?: () => void,
+): Promise<{ version: string; sessions: OracleResult[][] }> {
+  return runPythonJson(python, path.join(repoRoot(), 'test/support/wasmtime_fuel.py'), { sessions }, 'oracle', onWritten);
 }
 
-/** Runs a Python oracle script: `input` as JSON on its stdin, its stdout parsed as JSON; a failure carries the end of its stderr. */
-export function runPythonJson<T>(python: string, script: string, input: unknown, what: string): Promise<T> {
+/**
+ * Runs a Python oracle script: `input` as JSON on its stdin, its stdout parsed as JSON; a failure carries
+ * the end of its stderr. `onWritten`: called once the whole input went through the pipe (the script
+ * has read it), so a caller can then block this thread without starving the script of its input.
+ */
+export function runPythonJson<T>(python: string, script: string, input: unknown, what: string, onWritten?: () => void): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(python, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -79,7 +87,7 @@ export function runPythonJson<T>(python: string, script: string, input: unknown,
       if (code !== 0) reject(new Error(`${what} exited ${code}: ${Buffer.concat(err).toString().slice(-2000)}`));
       else resolve(JSON.parse(Buffer.concat(out).toString()) as T);
     });
-    child.stdin.end(JSON.stringify(input));
+    child.stdin.end(JSON.stringify(input), onWritten);
   });
 }
 
@@ -398,15 +406,20 @@ export async function runDiff(python: string, scripts: string[], examples = true
   for (const x of extras) {
     sessions.push(callSession(x.name, { wasm: Buffer.from(x.bytes).toString('base64') }, x.name, x.calls));
   }
-  // wasmtime works in its own process while V8 runs here.
+  // wasmtime works in its own process while V8 runs here: our side (synchronous) starts once the
+  // script has its input, which goes through the pipe only while this thread's event loop runs.
   let oracleMs = 0;
+  let written!: () => void;
+  const inputWritten = new Promise<void>((r) => (written = r));
   const theirsPromise = runOracle(
     python,
     sessions.map(({ name, steps }) => ({ name, steps })),
+    () => written(),
   ).then((r) => {
     oracleMs = performance.now() - started;
     return r;
   });
+  await Promise.race([inputWritten, theirsPromise.then(() => undefined, () => undefined)]);
   const oursStarted = performance.now();
   const ours: Map<number, Ours>[] = scripts.map(runSpecOurs);
   for (const [f, field, n] of exampleCalls) {

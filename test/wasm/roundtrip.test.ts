@@ -7,6 +7,7 @@
  *   `(module binary ...)` cases) the output is shorter, reads back to an equal model and validates;
  * - instrument() output passes WebAssembly.validate, in the engine's configuration and standalone.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
@@ -108,6 +109,10 @@ t.test('spec suite modules', { skip: spec ? false : '../shared/wasm-spec is abse
   const root = spec!;
   const tally: Tally = { modules: 0, canonical: 0, nonCanonical: [], problems: [] };
   let scripts = 0;
+  // a module file with the same bytes as one checked already is the same check again (every step is a
+  // function of the bytes): ~40% of the suite's module files repeat another's bytes
+  const seen = new Set<string>();
+  let files = 0;
   for (const dir of listScripts(root)) {
     scripts++;
     const name = path.basename(dir);
@@ -118,15 +123,21 @@ t.test('spec suite modules', { skip: spec ? false : '../shared/wasm-spec is abse
       // the modules a script instantiates, or expects to fail only at link or start time: all valid
       if (!['module', 'assert_unlinkable', 'assert_uninstantiable'].includes(c.type)) continue;
       if (!c.filename?.endsWith('.wasm')) continue;
-      check(c.filename, new Uint8Array(readFileSync(path.join(dir, c.filename))), tally);
+      files++;
+      const bytes = new Uint8Array(readFileSync(path.join(dir, c.filename)));
+      const key = createHash('sha256').update(bytes).digest('hex');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      check(c.filename, bytes, tally);
     }
   }
   t.comment(
-    `${scripts} scripts, ${tally.modules} valid modules: ${tally.canonical} re-encode byte-identical, ` +
+    `${scripts} scripts, ${files} module files, ${tally.modules} distinct valid modules: ${tally.canonical} re-encode byte-identical, ` +
       `${tally.nonCanonical.length} non-canonical; every one assembled identically and instrumented 3 ways`,
   );
   t.comment(`non-canonical: ${tally.nonCanonical.join(', ')}`);
-  t.ok(tally.modules > 1000, `${tally.modules} modules checked`);
+  t.ok(files > 1000, `${files} module files`);
+  t.ok(tally.modules > 900, `${tally.modules} distinct modules checked`);
   t.same(tally.problems, [], 'no problems');
   t.ok(tally.canonical > tally.modules * 0.9, 'nearly all are canonical');
 });
