@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { type Static, Type } from '@sinclair/typebox';
 import { Value, type ValueError, ValueErrorType } from '@sinclair/typebox/value';
 import { ENV } from './config-env.js';
+import { type Json, merge } from './config-merge.js';
 import { redactUrl } from './store/shared-store.js';
 
 export { ENV };
@@ -127,8 +128,6 @@ export class ConfigError extends Error {}
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 
-type Json = Record<string, unknown>;
-
 function readJson(path: string): Json {
   let text: string;
   try {
@@ -141,15 +140,6 @@ function readJson(path: string): Json {
   } catch (e) {
     throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
   }
-}
-
-function merge(base: Json, over: Json): Json {
-  const out: Json = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? merge(b as Json, v as Json) : v;
-  }
-  return out;
 }
 
 function setPath(obj: Json, path: string[], value: unknown): void {

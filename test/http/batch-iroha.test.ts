@@ -47,19 +47,23 @@ const mint = (val: number) => ({
 });
 const spin = b64(await wat('(module (func (export "main") (loop $l (br $l))))'));
 const stuck = { contract: { wasm: spin }, limits: { fuel: 10_000_000_000, timeoutMs: 300 } };
-/** An Iroha guest that sends one instruction (16 bytes at 0), then traps: its run is repeated for exact fuel. */
-const sendThenTrap = b64(
-  await wat(`(module
+/** A small Iroha smart contract: a bump allocator, and `main` (its locals and body) sending what it likes. */
+const irohaGuest = (main: string) =>
+  wat(`(module
   (import "iroha" "execute_instruction" (func $instr (param i32 i32) (result i32)))
   (memory (export "memory") 1)
   (global $next (mut i32) (i32.const 4096))
   (func (export "_iroha_smart_contract_alloc") (param $n i32) (result i32)
     global.get $next global.get $next local.get $n i32.add global.set $next)
   (func (export "_iroha_smart_contract_dealloc") (param i32 i32))
-  (func (export "_iroha_smart_contract_main") (param $ctx i32) (local $i i32)
+  (func (export "_iroha_smart_contract_main") (param $ctx i32) ${main}))`);
+
+/** An Iroha guest that sends one instruction (16 bytes at 0), then traps: its run is repeated for exact fuel. */
+const sendThenTrap = b64(
+  await irohaGuest(`(local $i i32)
     (loop $l local.get $i i32.const 1 i32.add local.tee $i i32.const 1000 i32.lt_u br_if $l)
     i32.const 0 i32.const 16 call $instr drop
-    unreachable))`),
+    unreachable`),
 );
 
 t.test('one call times out: each instruction reaches the peer once, every other call is answered', async (t) => {
@@ -76,17 +80,7 @@ t.test('one call times out: each instruction reaches the peer once, every other 
 });
 
 /** An Iroha guest that sends one instruction (16 bytes at 0) and returns: a small stand-in for the trigger. */
-const sendOnce = b64(
-  await wat(`(module
-  (import "iroha" "execute_instruction" (func $instr (param i32 i32) (result i32)))
-  (memory (export "memory") 1)
-  (global $next (mut i32) (i32.const 4096))
-  (func (export "_iroha_smart_contract_alloc") (param $n i32) (result i32)
-    global.get $next global.get $next local.get $n i32.add global.set $next)
-  (func (export "_iroha_smart_contract_dealloc") (param i32 i32))
-  (func (export "_iroha_smart_contract_main") (param $ctx i32)
-    i32.const 0 i32.const 16 call $instr drop))`),
-);
+const sendOnce = b64(await irohaGuest('i32.const 0 i32.const 16 call $instr drop'));
 
 t.test('the worker is lost under a call: the calls before it keep their answers, those after it run', async (t) => {
   sent.length = 0;

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { Config } from '../../src/config.js';
+import { type Json, merge } from '../../src/config-merge.js';
 import { ROOT, startServer } from '../e2e/server-harness.js';
 import type { T, TestApp } from './http.js';
 
@@ -44,18 +45,6 @@ function bodyOf(opts: InjectOptions): { body?: string | Uint8Array; type?: strin
   if (typeof p === 'string') return { body: p, type: 'text/plain;charset=UTF-8' };
   if (p instanceof Uint8Array) return { body: p };
   return { body: JSON.stringify(p), type: 'application/json' };
-}
-
-type Json = Record<string, unknown>;
-
-/** src/config.ts `merge`: objects merged key by key, anything else replaced. */
-function merge(base: Json, over: Json): Json {
-  const out: Json = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? merge(b as Json, v as Json) : v;
-  }
-  return out;
 }
 
 export async function startProcessApp(t: T, overrides: Record<string, unknown> = {}): Promise<TestApp> {
