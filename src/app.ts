@@ -30,7 +30,6 @@ import { opsRoute } from './http/routes/ops.js';
 import { ExecutionPool } from './pool/pool.js';
 import { ArtifactStore } from './store/artifact-store.js';
 import { ModuleStore } from './store/module-store.js';
-import { RedisSharedStore } from './store/redis-store.js';
 import { SharedStoreError } from './store/shared-store.js';
 import { TieredModuleStore } from './store/tiered-store.js';
 import { PreparedCache } from './store/prepared-cache.js';
@@ -77,9 +76,11 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
 
   const engine = engineConfig(config);
   const sc = config.store;
+  // the Redis client is loaded only when a shared store is configured (most starts have none)
+  const shared = sc.shared === null ? null : new (await import('./store/redis-store.js')).RedisSharedStore({ url: sc.shared, timeoutMs: sc.sharedTimeoutMs, logger: app.log });
   const store = new TieredModuleStore({
     local: new ModuleStore({ dir: sc.dir, memoryBudgetBytes: sc.memoryBudgetBytes, logger: app.log, describer: moduleDescriber }),
-    shared: sc.shared === null ? null : new RedisSharedStore({ url: sc.shared, timeoutMs: sc.sharedTimeoutMs, logger: app.log }),
+    shared,
     keyPrefix: sc.sharedKeyPrefix,
     logger: app.log,
     observe: (op, seconds, ok) => metrics.sharedStoreDuration.observe({ op, result: ok ? 'ok' : 'error' }, seconds),
