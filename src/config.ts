@@ -13,8 +13,6 @@ import { ENV } from './config-env.js';
 import { type Json, merge } from './config-merge.js';
 import { redactUrl } from './store/shared-store.js';
 
-export { ENV };
-
 const Int = (min: number, description: string, max = Number.MAX_SAFE_INTEGER) => Type.Integer({ minimum: min, maximum: max, description });
 
 const LimitsSchema = Type.Object(
