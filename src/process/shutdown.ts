@@ -50,9 +50,14 @@ export function installShutdown(o: ShutdownOptions): void {
       finish(1);
     }, o.delayMs);
     bound.unref();
+    // cleared once drained: where exit is intercepted (an embedder, the tests), it must not fire later
     o.close().then(
-      () => finish(code),
+      () => {
+        clearTimeout(bound);
+        finish(code);
+      },
       (err: unknown) => {
+        clearTimeout(bound);
         o.log.error({ err }, 'shutdown failed');
         finish(1);
       },

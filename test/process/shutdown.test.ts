@@ -33,7 +33,7 @@ t.test('no fault-signal listener in the app and the shutdown handlers', async (t
   t.teardown(() => {
     process.exit = realExit;
   });
-  installShutdown({ delayMs: 5000, close: async () => void closed++, log: { info: () => undefined, error: () => undefined } });
+  installShutdown({ delayMs: 50, close: async () => void closed++, log: { info: () => undefined, error: () => undefined } });
   for (const s of FAULT_SIGNALS) t.equal(process.listenerCount(s), 0, `no ${s} listener`);
   for (const s of SHUTDOWN_SIGNALS) t.ok(process.listenerCount(s) >= 1, `a ${s} handler`);
   t.ok(app.server, 'the app is built');
@@ -43,4 +43,6 @@ t.test('no fault-signal listener in the app and the shutdown handlers', async (t
   await new Promise((r) => setTimeout(r, 20));
   t.equal(closed, 1, 'SIGTERM drains once');
   t.same(exits, [0], 'then exits 0: the repeat at once did not force an exit 1');
+  await new Promise((r) => setTimeout(r, 100));
+  t.same(exits, [0], 'the drain bound (50 ms) was cleared once drained: no exit 1 after it');
 });

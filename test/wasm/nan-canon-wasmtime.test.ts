@@ -13,7 +13,7 @@ import { wat } from '../support/wat.js';
 
 const oracle = findOracle();
 if ('skip' in oracle) {
-  t.plan(0, `skipped: ${oracle.skip}`);
+  t.test('NaN canonicalisation against wasmtime', { skip: oracle.skip }, () => {});
 } else {
   const BIN = ['add', 'sub', 'mul', 'div', 'min', 'max', 'copysign'];
   const UN = ['sqrt', 'ceil', 'floor', 'trunc', 'nearest', 'abs', 'neg'];

@@ -127,7 +127,7 @@ if (!LONG) setFlagsFromString('--liftoff-only');
 
 const root = specRoot();
 if (root === undefined) {
-  t.plan(0, 'skipped: ../shared/wasm-spec is absent (CI has it)');
+  t.test('spec differential', { skip: '../shared/wasm-spec is absent (CI has it)' }, () => {});
 } else {
   const scripts = specSample(listScripts(root));
   const names = new Set(scripts.map((dir) => dir.slice(dir.lastIndexOf('/') + 1)));

@@ -28,9 +28,9 @@ const oracle = findOracle();
 const describe = (c: Compared) => `${c.session}:${c.id} ${c.what}: ${c.detail}`;
 
 if (root === undefined) {
-  t.plan(0, 'skipped: ../shared/wasm-spec is absent (CI has it)');
+  t.test('wasmtime differential', { skip: '../shared/wasm-spec is absent (CI has it)' }, () => {});
 } else if ('skip' in oracle) {
-  t.plan(0, `skipped: ${oracle.skip}`);
+  t.test('wasmtime differential', { skip: oracle.skip }, () => {});
 } else {
   const run = await runDiff(oracle.python, specSample(listScripts(root)));
   t.comment(formatCounts(run, 2));
