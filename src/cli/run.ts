@@ -96,30 +96,43 @@ export async function runJob(job: RunJob): Promise<number> {
   return a.code;
 }
 
-/** Runs the job in a worker thread, under its wall-clock limit; resolves to its answer. */
+/** The options of a job's thread: the stack derived from the budget, stdout swallowed (it carries only the body). */
+export const JOB_THREAD_OPTIONS = {
+  resourceLimits: { stackSizeMb: WORKER_STACK_MB },
+  stdout: true,
+  stderr: false,
+} as const;
+
+/** Runs the job in a worker thread of its own, under its wall-clock limit; resolves to its answer. */
 export function answerJob(job: RunJob): Promise<JobAnswer> {
+  const worker = new Worker(workerUrl(), { ...JOB_THREAD_OPTIONS, workerData: job });
+  return superviseJob(worker, job, () => worker.terminate());
+}
+
+/**
+ * Answers a job from the messages of the thread running it (run-worker.ts), under the job's wall-clock
+ * limit: a timeout, a failure or an exit without a result each give their answer. `release(failed)` is
+ * awaited before the answer: `failed` when the thread timed out or broke (it must be terminated), not
+ * when it answered (a thread kept for the next job may go on: the tests' run host keeps one).
+ */
+export function superviseJob(worker: Worker, job: RunJob, release: (failed: boolean) => Promise<unknown>): Promise<JobAnswer> {
   return new Promise((resolve) => {
-    const worker = new Worker(workerUrl(), {
-      workerData: job,
-      resourceLimits: { stackSizeMb: WORKER_STACK_MB },
-      stdout: true, // swallowed: stdout carries only the body
-      stderr: false,
-    });
     let done = false;
     let timer: NodeJS.Timeout | undefined;
-    let started = 0;
-    const finish = (a: JobAnswer) => {
+    const finish = (a: JobAnswer, failed: boolean) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      void worker.terminate().then(() => resolve(a), () => resolve(a));
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (failed) worker.on('error', () => undefined); // whatever a thread being stopped still reports
+      void release(failed).then(() => resolve(a), () => resolve(a));
     };
-
-    worker.on('message', (m: WorkerMessage) => {
-      if (done) return;
+    const onMessage = (m: WorkerMessage) => {
       switch (m.type) {
-        case 'prepared':
-          started = performance.now();
+        case 'prepared': {
+          const started = performance.now();
           timer = setTimeout(() => {
             const input = {
               contract: { info: m.contract } as PreparedModule,
@@ -127,25 +140,25 @@ export function answerJob(job: RunJob): Promise<JobAnswer> {
               limits: job.limits,
               ...(job.iroha ? { iroha: job.iroha } : {}),
             } as ExecuteInput;
-            finish({ result: timeoutResult(input, { prepareMs: m.prepareMs, executeMs: performance.now() - started }), code: EXIT.outcome });
+            finish({ result: timeoutResult(input, { prepareMs: m.prepareMs, executeMs: performance.now() - started }), code: EXIT.outcome }, true);
           }, job.limits.timeoutMs);
           break;
+        }
         case 'result':
-          finish({ result: m.result satisfies ExecutionResult, code: m.result.ok ? EXIT.ok : EXIT.outcome });
+          finish({ result: m.result satisfies ExecutionResult, code: m.result.ok ? EXIT.ok : EXIT.outcome }, false);
           break;
         case 'request_error':
-          finish({ requestError: { kind: m.kind, message: m.message }, code: EXIT.request });
+          finish({ requestError: { kind: m.kind, message: m.message }, code: EXIT.request }, false);
           break;
         case 'internal':
-          finish({ internal: m.message, code: EXIT.internal });
+          finish({ internal: m.message, code: EXIT.internal }, true);
           break;
       }
-    });
-    worker.on('error', (e) => {
-      if (!done) finish({ internal: `worker failed: ${e.message}`, code: EXIT.internal });
-    });
-    worker.on('exit', (code) => {
-      if (!done) finish({ internal: `worker exited (code ${code}) without a result`, code: EXIT.internal });
-    });
+    };
+    const onError = (e: Error) => finish({ internal: `worker failed: ${e.message}`, code: EXIT.internal }, true);
+    const onExit = (code: number) => finish({ internal: `worker exited (code ${code}) without a result`, code: EXIT.internal }, true);
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+    worker.on('exit', onExit);
   });
 }

@@ -4,8 +4,8 @@
 // stdin, one JSON line per call: {"id", "args"}; stdout, one per answer: {"id", "code", "body"}.
 //
 // The argument parsing and file reading are the CLI's (`parseRunArgs`, `makeJob`); the job runs the
-// CLI's worker module itself (dist/cli/run-worker.js, unchanged) in a worker thread with the stack
-// `answerJob` gives it, and its messages are answered as `answerJob` answers them. One difference, for
+// CLI's worker module itself (dist/cli/run-worker.js, unchanged) in a worker thread with `answerJob`'s
+// options, and run.ts `superviseJob` answers its messages, as it does for `answerJob`. One difference, for
 // the CPU: `answerJob` starts a thread per call (~150 ms of CPU: a fresh isolate loading the engine's
 // ~100 modules), here one job thread is kept and evaluates run-worker.js again per job (a new module
 // URL, `workerData` set to the job first), the engine's modules loaded once — as the server's pool
@@ -19,8 +19,9 @@ import { Worker } from 'node:worker_threads';
 
 const dist = new URL('../../dist/', import.meta.url);
 const load = (path) => import(new URL(path, dist).href);
-const [{ HELP, parseRunArgs }, { makeJob }, { EXIT, errorBody }, { RequestError }, { DEFAULT_ENGINE_CONFIG, workerStackMb }, { timeoutResult }] =
-  await Promise.all(['cli/args.js', 'cli/run.js', 'cli/output.js', 'engine/errors.js', 'engine/defaults.js', 'engine/execute.js'].map(load));
+const [{ HELP, parseRunArgs }, { JOB_THREAD_OPTIONS, makeJob, superviseJob }, { EXIT, errorBody }, { RequestError }] = await Promise.all(
+  ['cli/args.js', 'cli/run.js', 'cli/output.js', 'engine/errors.js'].map(load),
+);
 
 const RUN_WORKER = new URL('cli/run-worker.js', dist).href;
 /** The job thread: each message a job; run-worker.js evaluated afresh for it, with the job as workerData. */
@@ -35,67 +36,18 @@ const JOB_THREAD = `
 
 let thread = null;
 let jobs = 0;
-function jobThread() {
-  // the options of run.ts `answerJob`: the stack derived from the budget, stdout swallowed
-  thread ??= new Worker(JOB_THREAD, {
-    eval: true,
-    resourceLimits: { stackSizeMb: workerStackMb(DEFAULT_ENGINE_CONFIG.maxStackBytes) },
-    stdout: true,
-    stderr: false,
-  });
-  return thread;
-}
 
-/** One job at a time on the job thread: its messages are the current job's. Mirrors run.ts `answerJob`. */
+/** One job at a time on the kept job thread, supervised by run.ts `superviseJob` as `answerJob` does. */
 function runOnThread(job) {
-  return new Promise((resolve) => {
-    const w = jobThread();
-    let done = false;
-    let timer;
-    const finish = (a, kill) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      w.off('message', onMessage);
-      w.off('error', onError);
-      w.off('exit', onExit);
-      if (!kill) return resolve(a);
-      if (thread === w) thread = null;
-      void w.terminate().then(() => resolve(a), () => resolve(a));
-    };
-    const onMessage = (m) => {
-      switch (m.type) {
-        case 'prepared': {
-          const started = performance.now();
-          timer = setTimeout(() => {
-            const input = {
-              contract: { info: m.contract },
-              library: m.library ? { info: m.library } : null,
-              limits: job.limits,
-              ...(job.iroha ? { iroha: job.iroha } : {}),
-            };
-            finish({ result: timeoutResult(input, { prepareMs: m.prepareMs, executeMs: performance.now() - started }), code: EXIT.outcome }, true);
-          }, job.limits.timeoutMs);
-          break;
-        }
-        case 'result':
-          finish({ result: m.result, code: m.result.ok ? EXIT.ok : EXIT.outcome });
-          break;
-        case 'request_error':
-          finish({ requestError: { kind: m.kind, message: m.message }, code: EXIT.request });
-          break;
-        case 'internal':
-          finish({ internal: m.message, code: EXIT.internal }, true);
-          break;
-      }
-    };
-    const onError = (e) => finish({ internal: `worker failed: ${e.message}`, code: EXIT.internal }, true);
-    const onExit = (code) => finish({ internal: `worker exited (code ${code}) without a result`, code: EXIT.internal }, true);
-    w.on('message', onMessage);
-    w.once('error', onError);
-    w.once('exit', onExit);
-    w.postMessage({ n: ++jobs, job });
+  thread ??= new Worker(JOB_THREAD, { ...JOB_THREAD_OPTIONS, eval: true });
+  const w = thread;
+  const answered = superviseJob(w, job, async (failed) => {
+    if (!failed) return;
+    if (thread === w) thread = null;
+    await w.terminate();
   });
+  w.postMessage({ n: ++jobs, job });
+  return answered;
 }
 
 let queue = Promise.resolve();
