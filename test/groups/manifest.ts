@@ -1,4 +1,9 @@
-/** The test groups: files that share one test process (test/support/group.ts). */
+/**
+ * The test groups: `npm test` runs each group's files in one process (test/groups/<name>.test.ts,
+ * test/support/group.ts), in the order listed. A new test file goes into the group of its directory (or
+ * a new group with its entry file); test/test-groups.test.ts fails while a file is in none. Groups are
+ * kept to 8-30 CPU-s (scripts/test-cpu.sh test/groups/*.test.ts) so that tap's jobs end together.
+ */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,8 +46,6 @@ export const GROUPS: Record<string, string[]> = {
     'test/engine/stack-tiers.test.ts',
     'test/engine/trap-site.test.ts',
     'test/engine/variant-limits.test.ts',
-  ],
-  'engine-iroha': [
     'test/engine/iroha.test.ts',
     'test/engine/iroha-limits.test.ts',
     'test/engine/iroha-parity.test.ts',
@@ -50,7 +53,7 @@ export const GROUPS: Record<string, string[]> = {
     'test/engine/profiles.test.ts',
     'test/engine/host-abi.test.ts',
   ],
-  'config-store-deploy': [
+  units: [
     'test/test-groups.test.ts',
     'test/config.test.ts',
     'test/config-floats.test.ts',
@@ -103,12 +106,10 @@ export const GROUPS: Record<string, string[]> = {
     'test/http/faults-queue.test.ts',
     'test/http/pressure.test.ts',
   ],
-  'hostile-modules': [
+  hostile: [
     'test/hostile/modules.test.ts',
     'test/hostile/linking.test.ts',
     'test/hostile/random-requests.test.ts',
-  ],
-  'hostile-requests': [
     'test/hostile/requests.test.ts',
     'test/hostile/callbacks.test.ts',
   ],

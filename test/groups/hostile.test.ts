@@ -1,3 +1,3 @@
 import { runGroup } from '../support/group.js';
 
-await runGroup('hostile-requests');
+await runGroup('hostile');

@@ -1,3 +1,3 @@
 import { runGroup } from '../support/group.js';
 
-await runGroup('hostile-modules');
+await runGroup('units');
