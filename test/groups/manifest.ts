@@ -2,7 +2,7 @@
  * The test groups: `npm test` runs each group's files in one process (test/groups/<name>.test.ts,
  * test/support/group.ts), in the order listed. A new test file goes into the group of its directory (or
  * a new group with its entry file); test/test-groups.test.ts fails while a file is in none. Groups are
- * kept to 8-30 CPU-s (scripts/test-cpu.sh test/groups/*.test.ts) so that tap's jobs end together.
+ * kept to 11-35 CPU-s (scripts/test-cpu.sh) and the small ones sort last, so that tap's jobs end together.
  */
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
