@@ -2,6 +2,7 @@
 import { MeterFlag } from '../wasm/meter-abi.js';
 import { HostError, HostOutOfFuel, HostPanic, HostTrap } from './errors.js';
 import type { Meter } from './meter.js';
+import { type WasmSite, callSites, wasmSite } from './call-sites.js';
 
 export type OutcomeKind = 'out_of_fuel' | 'memory_limit' | 'stack_overflow' | 'trap' | 'panic' | 'timeout' | 'host_error';
 
@@ -70,37 +71,11 @@ export function classify(e: unknown, meter: Meter, memoryLimitBytes: number): Ou
   throw e;
 }
 
-/**
- * The top wasm frame of a trap: the module (by the name the instrumenter wrote, `m<hash>[s]`) and the
- * byte offset in that module's instrumented bytes. Read from V8's structured call sites, never from the
- * formatted stack text: that text begins with a function name from the module's name section, which a
- * module chooses (a name containing a fake `wasm-function[i]:0x…` would pick another refund).
- */
-export interface TrapSite {
-  module: string;
-  offset: number;
-}
-
-/** The script URL V8 gives a wasm frame: `wasm://wasm/<module name>-<hash>`; our names are `m` + 16 hex (+ `s`). */
-const WASM_SCRIPT = /^wasm:\/\/wasm\/(m[0-9a-f]{16}s?)-[0-9a-f]+$/;
+/** The top wasm frame of a trap: the module and the byte offset in its instrumented bytes (call-sites.ts). */
+export type TrapSite = WasmSite;
 
 export function trapSite(e: unknown): TrapSite | null {
-  if (!(e instanceof Error)) return null;
-  const prev = Error.prepareStackTrace;
-  let sites: unknown;
-  // a fresh Error captures its own frames; the trap's were captured when it was thrown, and
-  // `stack` is formatted (by this function) the first time it is read
-  Error.prepareStackTrace = (_err, callSites) => callSites;
-  try {
-    sites = (e as { stack?: unknown }).stack;
-  } finally {
-    Error.prepareStackTrace = prev;
-  }
-  if (!Array.isArray(sites) || sites.length === 0) return null;
   // only the top frame: a trap is always raised by the wasm instruction at the top
-  const top = sites[0] as NodeJS.CallSite;
-  const m = WASM_SCRIPT.exec(top.getFileName() ?? '');
-  const offset = (top as NodeJS.CallSite & { getPosition?: () => number }).getPosition?.();
-  if (!m || typeof offset !== 'number') return null;
-  return { module: m[1]!, offset };
+  const top = callSites(e)[0];
+  return top ? wasmSite(top) : null;
 }

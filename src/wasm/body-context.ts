@@ -54,6 +54,8 @@ export interface BodyContext {
 export interface BodyTrace {
   /** Offset of each original instruction in the rewritten body (from the body's start, after its size). */
   outOffsets: number[];
+  /** Offset of each original instruction in the original module's bytes. */
+  inOffsets: number[];
   /** Cost of the segment's operators up to and including this one (function entry included). */
   costThrough: number[];
   /** Cost charged up front by this instruction's segment. */

@@ -116,6 +116,7 @@ export class BodyRewriter extends MeterCode {
       let sub = -1;
       if (trace) {
         trace.outOffsets.push(seg.len + (at - copyFrom));
+        trace.inOffsets.push(at);
       }
       const t = op >= PREFIX_FC ? prefixTable(op) : undefined;
       if (t) {

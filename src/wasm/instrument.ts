@@ -229,7 +229,7 @@ function typeIndexOf(m: WasmModule, f: number): number {
 /** Re-runs the body rewriter for one defined function, recording where each instruction went. */
 export function traceFunction(m: WasmModule, definedIndex: number, o: InstrumentOptions = {}): BodyTrace {
   const p = plan(m, o);
-  const trace: BodyTrace = { outOffsets: [], costThrough: [], segmentCost: [] };
+  const trace: BodyTrace = { outOffsets: [], inOffsets: [], costThrough: [], segmentCost: [] };
   const type = m.types[m.functions[definedIndex]!]!;
   new BodyRewriter(p.ctx).rewrite(m.code[definedIndex]!, type.params.length, new ByteWriter(), trace, p.blockTypes[m.functions[definedIndex]!], definedIndex);
   return trace;

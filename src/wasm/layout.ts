@@ -6,6 +6,7 @@
  * mutable i32 initialised by `i32.const`; the stack grows down from it, static data follows, the heap
  * starts at the exported `__heap_base`. A name section, when present, must agree (`__stack_pointer`).
  */
+import { NameSubsection, nameMap } from './name-section.js';
 import { ByteReader } from './leb.js';
 import { countImports, type Range, type WasmModule } from './module.js';
 import { readOpcode, skipImmediates } from './instructions.js';
@@ -70,26 +71,7 @@ export function constI32(bytes: Uint8Array, r: Range): number | null {
 
 /** Global names from the name section (subsection 7), or an empty map. */
 export function globalNames(m: WasmModule): Map<number, string> {
-  const out = new Map<number, string>();
-  const section = m.customs.find((c) => c.name === 'name');
-  if (!section) return out;
-  try {
-    const r = new ByteReader(m.bytes, section.start, section.end);
-    r.name();
-    while (!r.atEnd()) {
-      const id = r.byte();
-      const size = r.u32();
-      const end = r.pos + size;
-      if (id === 7) {
-        const n = r.u32();
-        for (let i = 0; i < n; i++) out.set(r.u32(), r.name());
-      }
-      r.pos = end;
-    }
-  } catch {
-    // a malformed name section is ignored, as engines do
-  }
-  return out;
+  return nameMap(m, NameSubsection.global);
 }
 
 function findStackPointer(m: WasmModule): { sp: StackPointer | null; note: string | null } {
