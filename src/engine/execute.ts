@@ -15,6 +15,7 @@ import { type PreparedModule, exactVariant, toVariant } from './prepare.js';
 import { checkRequest, profileFor } from './profiles/index.js';
 import { initialMemoryMessage, linkReport, memoryReport, modulesReport, timingsReport } from './report.js';
 import { refundTrap, stackGuardOutcome } from './trap-report.js';
+import { captureAllFrames, framesOf } from './frames.js';
 import type { BeforeTimings, Checked, EngineConfig, ExecuteInput, ExecutionResult } from './execution-types.js';
 import type { JsonValue } from './values.js';
 import { METER_GLOBALS, METER_MODULE, MeterFlag } from '../wasm/meter-abi.js';
@@ -87,6 +88,7 @@ function run(input: ExecuteInput, config: EngineConfig, timings: BeforeTimings, 
   } else {
     const meterImports = meter.imports();
     const sp = c.shared ? stackImports(c.shared) : { contract: {}, library: {} };
+    const restoreFrameLimit = captureAllFrames();
     try {
       // shared mode with a library importing its memory: the host creates the one memory
       const hostMemory = c.shared?.libraryMemory != null ? lease(initialPages, Math.min(capPages, c.shared.maxPages ?? capPages)) : undefined;
@@ -116,6 +118,8 @@ function run(input: ExecuteInput, config: EngineConfig, timings: BeforeTimings, 
       // the stack guard strikes mid-block too: refund what its block was charged beyond it
       trapped = outcome.kind === 'trap' || outcome.kind === 'memory_limit' || meter.flag(MeterFlag.stackGuard) ? e : undefined;
       raisedByWasm = (e instanceof WebAssembly.RuntimeError || e instanceof RangeError) && outcome.kind !== 'out_of_fuel';
+    } finally {
+      restoreFrameLimit();
     }
   }
   // The fast variants leave the fuel count behind when wasm traps: the run is deterministic, so run it
@@ -135,7 +139,7 @@ function run(input: ExecuteInput, config: EngineConfig, timings: BeforeTimings, 
   return {
     ok,
     result: ok ? { values, output: host.outputBase64() } : null,
-    error: outcome && session.explain(outcome, thrown),
+    error: outcome && { ...session.explain(outcome, thrown), ...framesOf(thrown, input, meterStopped(outcome, meter, thrown)) },
     fuel: { limit: limits.fuel, consumed, remaining: limits.fuel - consumed },
     memory: memoryReport(input, capPages, initialPages, meter, libInstance, contractInstance, c.shared !== null),
     logs: host.finalLogs(),
@@ -144,4 +148,10 @@ function run(input: ExecuteInput, config: EngineConfig, timings: BeforeTimings, 
     timings: timingsReport(timings, t1 - t0, t2 - t1, t2 - t0),
     ...session.report(),
   };
+}
+
+/** The innermost frame stopped at a charge of the meter (fuel or stack budget), not at one of its instructions. */
+function meterStopped(outcome: Outcome, meter: Meter, thrown: unknown): boolean {
+  const raised = thrown instanceof WebAssembly.RuntimeError || thrown instanceof RangeError;
+  return raised && (outcome.kind === 'out_of_fuel' || (outcome.kind === 'stack_overflow' && !meter.flag(MeterFlag.stackGuard)));
 }

@@ -7,6 +7,7 @@ import type { OutputLimits, LogLine } from './host-abi.js';
 import type { BridgePlan } from './linking/bridge.js';
 import type { SharedPlan, Stacks } from './linking/shared.js';
 import type { Outcome } from './outcome.js';
+import type { Frames } from './frames.js';
 import type { InstrumentSettings, PreparedModule } from './prepare.js';
 import type { ProfileConfigs, ProfileInputs, ProfileReports } from './profiles/index.js';
 import type { JsonValue } from './values.js';
@@ -58,7 +59,8 @@ export interface ModuleMemory {
 export interface ExecutionResult extends ProfileReports {
   ok: boolean;
   result: { values: JsonValue[]; output: string } | null;
-  error: Outcome | null;
+  /** With the frames where it stopped (frames.ts), except for a timeout. */
+  error: (Outcome & Partial<Frames>) | null;
   fuel: { limit: number; consumed: number; remaining: number };
   memory: { limitBytes: number; peakBytes: number; modules: { contract: ModuleMemory; library?: ModuleMemory } };
   logs: LogLine[];

@@ -105,6 +105,20 @@ const OutcomeKind = Type.Union(
   ['out_of_fuel', 'memory_limit', 'stack_overflow', 'trap', 'panic', 'timeout', 'host_error'].map((k) => Type.Literal(k)),
 );
 
+const NullableInteger = Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]);
+const Frame = Type.Object(
+  {
+    module: Type.Union([Type.Literal('contract'), Type.Literal('library')]),
+    index: Type.Integer({ minimum: 0, description: "the function's index in the original module (imports first)" }),
+    name: Type.Union([Type.String(), Type.Null()], { description: "from the module's name section, or null" }),
+    offset: Type.Integer({ minimum: 0, description: 'byte offset in the original module (as wasmtime\'s module_offset)' }),
+    file: Type.Union([Type.String(), Type.Null()], { description: "source file from the module's DWARF line table, or null" }),
+    line: NullableInteger,
+    column: NullableInteger,
+  },
+  { additionalProperties: false, title: 'Frame' },
+);
+
 const ModuleMemory = Type.Object({ initialBytes: Type.Integer(), peakBytes: Type.Integer() }, { additionalProperties: false });
 const ModuleId = Type.Object({ hash: Hash, bytes: Type.Integer() }, { additionalProperties: false });
 
@@ -121,7 +135,23 @@ export const ExecuteResponse = Type.Object(
       ),
       Type.Null(),
     ]),
-    error: Type.Union([Type.Object({ kind: OutcomeKind, message: Type.String() }, { additionalProperties: false }), Type.Null()]),
+    error: Type.Union([
+      Type.Object(
+        {
+          kind: OutcomeKind,
+          message: Type.String(),
+          frames: Type.Optional(
+            Type.Array(Frame, {
+              maxItems: 64,
+              description: 'the wasm call stack where the execution stopped, innermost first (every outcome but timeout; docs/API.md, Frames)',
+            }),
+          ),
+          framesOmitted: Type.Optional(Type.Integer({ minimum: 0, description: 'frames beyond the 64 reported' })),
+        },
+        { additionalProperties: false },
+      ),
+      Type.Null(),
+    ]),
     fuel: Type.Object({ limit: Type.Integer(), consumed: Type.Integer(), remaining: Type.Integer() }, { additionalProperties: false }),
     memory: Type.Object(
       {

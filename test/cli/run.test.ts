@@ -86,7 +86,7 @@ t.test('an out-of-bounds store at 256 MiB (a guard-page fault) is a trap, not a 
   const oob = await tmp.wasm('oob.wasm', '(module (memory 1) (func (export "main") (i32.store (i32.const 0x10000000) (i32.const 1))))');
   const r = await cliAsync('run', oob);
   t.equal(r.code, 1, 'exit 1: an outcome that is not ok');
-  t.same(r.json().error, { kind: 'trap', message: 'out of bounds memory access' });
+  t.has(r.json().error, { kind: 'trap', message: 'out of bounds memory access' });
 });
 
 t.test('every outcome kind through the CLI', async (t) => {
@@ -119,7 +119,7 @@ t.test('every outcome kind through the CLI', async (t) => {
   t.test('trap', async (t) => {
     const r = await run(trapWasm, '--entry', 'div', '--args', '[7, 0]');
     t.equal(r.code, 1);
-    t.same(r.json().error, { kind: 'trap', message: 'integer divide by zero' });
+    t.has(r.json().error, { kind: 'trap', message: 'integer divide by zero' });
     const ok = await run(trapWasm, '--entry', 'div', '--args', '[-7, 2]');
     t.equal(ok.code, 0);
     t.same(ok.json().result.values, [-3]);
@@ -127,7 +127,7 @@ t.test('every outcome kind through the CLI', async (t) => {
   t.test('panic (panic.wasm)', async (t) => {
     const r = await run(EX('panic.wasm'), '--input-hex', hex('alice'));
     t.equal(r.code, 1);
-    t.same(r.json().error, { kind: 'panic', message: 'contract refused: alice' });
+    t.has(r.json().error, { kind: 'panic', message: 'contract refused: alice' });
   });
   t.test('timeout: an infinite loop with plenty of fuel', async (t) => {
     // the process: its worker stopped, the CLI answers and exits (100 ms: the loop spins a core until then)

@@ -287,7 +287,7 @@ t.test('a custom namespace', async (t) => {
 t.test('the library traps during a bridged call', async (t) => {
   const r = go('boom');
   assertBodyShape(t, r, { library: true });
-  t.same(r.error, { kind: 'trap', message: 'wasm `unreachable` instruction executed' });
+  t.has(r.error, { kind: 'trap', message: 'wasm `unreachable` instruction executed' });
   t.equal(r.link.calls, 1);
 });
 
@@ -321,8 +321,8 @@ t.test('bad pointers and failing allocators in a bridged call are trap outcomes'
   t.equal(res.error!.kind, 'trap');
   t.match(res.error!.message, /^out of bounds memory access: host\.bad_result \(bytes result\)/);
 
-  t.same(go('lib_alloc_fails').error, { kind: 'trap', message: 'library alloc(5, 1) failed for `sum`' });
-  t.same(go('contract_alloc_fails').error, { kind: 'trap', message: 'contract alloc(5, 1) failed for the result of `reverse`' });
+  t.has(go('lib_alloc_fails').error, { kind: 'trap', message: 'library alloc(5, 1) failed for `sum`' });
+  t.has(go('contract_alloc_fails').error, { kind: 'trap', message: 'contract alloc(5, 1) failed for the result of `reverse`' });
 });
 
 t.test('a bridged call from the contract’s start function works (start functions run once the instance exists)', async (t) => {

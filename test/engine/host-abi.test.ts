@@ -86,7 +86,7 @@ t.test('log levels 0..4 and their names; an invalid level is a trap', async (t) 
   for (const level of [5, -1, 100]) {
     const r = run({ contract: c, args: [level] });
     assertBodyShape(t, r, { library: false });
-    t.same(r.error, { kind: 'trap', message: `host.log: level ${level} is not 0..4 (trace, debug, info, warn, error)` });
+    t.has(r.error, { kind: 'trap', message: `host.log: level ${level} is not 0..4 (trace, debug, info, warn, error)` });
   }
 });
 
@@ -126,7 +126,7 @@ t.test('UTF-8 decoding of log and panic messages', async (t) => {
       (func (export "main") (param i32) (if (local.get 0) (then (call $panic (i32.const 0) (i32.const ${n}))))
         (call $log (i32.const 2) (i32.const 0) (i32.const ${n}))))`);
     t.same(run({ contract: c, args: [0] }).logs, [{ level: 'info', message: m }], `log ${JSON.stringify(m)}`);
-    t.same(run({ contract: c, args: [1] }).error, { kind: 'panic', message: m }, `panic ${JSON.stringify(m)}`);
+    t.has(run({ contract: c, args: [1] }).error, { kind: 'panic', message: m }, `panic ${JSON.stringify(m)}`);
   }
   // invalid UTF-8 is replaced, not an error
   const bad = await watModule(`(module ${HOST} (memory (export "memory") 1) (data (i32.const 0) "a\\ff\\c3b")
@@ -147,7 +147,7 @@ t.test('panic ends the execution at once', async (t) => {
       (call $log (i32.const 2) (i32.const 0) (i32.const 4))
       i32.const 1))`);
   const r = run({ contract: c });
-  t.same(r.error, { kind: 'panic', message: 'stop' });
+  t.has(r.error, { kind: 'panic', message: 'stop' });
   t.equal(r.result, null, 'no result (and so no output) on a panic');
   t.same(r.logs, [{ level: 'info', message: 'stop' }], 'logs before the panic are kept, none after');
 });

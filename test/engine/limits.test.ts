@@ -96,7 +96,7 @@ t.test('output cap: exactly reached vs exceeded, across calls', async (t) => {
   for (const calls of [[11], [6, 5], [10, 1]]) {
     const r = await ok(calls);
     assertBodyShape(t, r, { library: false });
-    t.same(r.error, { kind: 'trap', message: 'output limit exceeded: at most 10 bytes' }, `outputs ${calls.join('+')}`);
+    t.has(r.error, { kind: 'trap', message: 'output limit exceeded: at most 10 bytes' }, `outputs ${calls.join('+')}`);
   }
   // empty outputs never exceed it
   t.equal((await ok([10, 0, 0])).ok, true);
@@ -151,8 +151,8 @@ t.test('log line truncation at maxLogLineBytes', async (t) => {
   // panic messages are cut and marked the same way
   const p = await watModule(`(module (import "host" "panic" (func $panic (param i32 i32))) (memory (export "memory") 1) (data (i32.const 0) "abcdefgh")
     (func (export "main") (param i32) (call $panic (i32.const 0) (local.get 0))))`);
-  t.same(run({ contract: p, args: [8], config }).error, { kind: 'panic', message: 'abcde… (truncated)' });
-  t.same(run({ contract: p, args: [5], config }).error, { kind: 'panic', message: 'abcde' }, 'exactly the limit: kept whole');
+  t.has(run({ contract: p, args: [8], config }).error, { kind: 'panic', message: 'abcde… (truncated)' });
+  t.has(run({ contract: p, args: [5], config }).error, { kind: 'panic', message: 'abcde' }, 'exactly the limit: kept whole');
   t.equal(DEFAULT_ENGINE_CONFIG.output.maxLogLineBytes, 4096);
 });
 
@@ -219,6 +219,6 @@ t.test('fuel: bulk memory operators cost 1 per byte, refused up front when short
   t.same(short.fuel, { limit: 60004, consumed: 60004, remaining: 0 }, 'consumed == limit');
   // an out-of-bounds fill traps without the per-byte charge
   const oob = run({ contract: c, args: [70000] });
-  t.same(oob.error, { kind: 'trap', message: 'out of bounds memory access' });
+  t.has(oob.error, { kind: 'trap', message: 'out of bounds memory access' });
   t.equal(oob.fuel.consumed, 5);
 });

@@ -111,7 +111,7 @@ t.test('memory_limit (a): initial sizes of contract and library together over th
   t.equal(r.memory.limitBytes, 4 * PAGE);
   t.equal(r.fuel.consumed, 0, 'nothing ran');
   t.same(r.error!.kind, 'memory_limit', 'the start function never ran');
-  t.same(run({ contract, library, limits: { memoryBytes: 5 * PAGE } }).error, { kind: 'trap', message: 'wasm `unreachable` instruction executed' }, 'fits with 5 pages: the start function runs');
+  t.has(run({ contract, library, limits: { memoryBytes: 5 * PAGE } }).error, { kind: 'trap', message: 'wasm `unreachable` instruction executed' }, 'fits with 5 pages: the start function runs');
 });
 
 t.test('memory_limit (b): a grow refused by the cap returns -1 inside wasm; a contract that copes is ok', async (t) => {
@@ -224,7 +224,7 @@ t.test('trap: spec-style messages, exact fuel', async (t) => {
       (func (export "main") (result i32) ${body}))`);
     const r = run({ contract: c });
     assertBodyShape(t, r, { library: false });
-    t.same(r.error, { kind: 'trap', message }, name);
+    t.has(r.error, { kind: 'trap', message }, name);
     t.equal(r.fuel.consumed, fuel, `${name}: fuel`);
   }
 });
@@ -232,7 +232,7 @@ t.test('trap: spec-style messages, exact fuel', async (t) => {
 t.test('trap: in the start function', async (t) => {
   const c = await watModule(`(module (func $s unreachable) (start $s) (func (export "main")))`);
   const r = run({ contract: c });
-  t.same(r.error, { kind: 'trap', message: 'wasm `unreachable` instruction executed' });
+  t.has(r.error, { kind: 'trap', message: 'wasm `unreachable` instruction executed' });
 });
 
 t.test('panic: host.panic with its UTF-8 message', async (t) => {
@@ -240,14 +240,14 @@ t.test('panic: host.panic with its UTF-8 message', async (t) => {
     (func (export "main") (result i32) (call $panic (i32.const 8) (i32.const 11)) i32.const 1))`);
   const r = run({ contract: c });
   assertBodyShape(t, r, { library: false });
-  t.same(r.error, { kind: 'panic', message: 'refusé ✓' });
+  t.has(r.error, { kind: 'panic', message: 'refusé ✓' });
   t.equal(r.result, null);
 
   const p = exampleModule('panic');
   const e = run({ contract: p, input: 'alice' });
   assertBodyShape(t, e, { library: false });
-  t.same(e.error, { kind: 'panic', message: 'contract refused: alice' });
-  t.same(run({ contract: p }).error, { kind: 'panic', message: 'contract refused: ' });
+  t.has(e.error, { kind: 'panic', message: 'contract refused: alice' });
+  t.has(run({ contract: p }).error, { kind: 'panic', message: 'contract refused: ' });
 });
 
 t.test('panic: from the library (direct call)', async (t) => {
@@ -256,7 +256,7 @@ t.test('panic: from the library (direct call)', async (t) => {
   const contract = await watModule(`(module (import "lib" "f" (func $f)) (func (export "main") call $f))`);
   const r = run({ contract, library });
   assertBodyShape(t, r, { library: true });
-  t.same(r.error, { kind: 'panic', message: 'lib says no' });
+  t.has(r.error, { kind: 'panic', message: 'lib says no' });
 });
 
 /** Calls with out-of-bounds pointers for each pointer-taking host function (memory: 1 page). */
@@ -302,7 +302,7 @@ t.test('a host ABI call reaches the module memory even when it is not exported',
 t.test('a host ABI call from a module without any memory is a trap', async (t) => {
   const c = await watModule(`(module ${HOST} (func (export "main") (call $output (i32.const 0) (i32.const 1))))`);
   const r = run({ contract: c });
-  t.same(r.error, { kind: 'trap', message: 'host.output needs a linear memory, and the calling module has none' });
+  t.has(r.error, { kind: 'trap', message: 'host.output needs a linear memory, and the calling module has none' });
   t.equal(r.fuel.consumed, 4, 'entry + 2 consts + call');
 });
 
@@ -323,7 +323,7 @@ t.test('a module exporting a function named `memory` still has its memory used, 
 t.test('a trap after a grow in the start function', async (t) => {
   const c = await watModule(`(module (memory (export "memory") 1) (func $s (drop (memory.grow (i32.const 2))) unreachable) (start $s) (func (export "main")))`);
   const r = run({ contract: c });
-  t.same(r.error, { kind: 'trap', message: 'wasm `unreachable` instruction executed' });
+  t.has(r.error, { kind: 'trap', message: 'wasm `unreachable` instruction executed' });
   t.equal(r.memory.peakBytes, 3 * PAGE);
   t.equal(r.memory.modules.contract.peakBytes, 3 * PAGE, 'the module peak counts the grow');
 });

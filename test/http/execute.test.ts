@@ -144,7 +144,7 @@ t.test('200 outcome: trap, named, with the exact fuel of the operators executed'
   const r = await execute(app, { contract: { wasm: b64(divZero) } });
   t.equal(r.status, 200);
   assertExecuteShape(t, r.body, { library: false });
-  t.same(r.body.error, { kind: 'trap', message: 'integer divide by zero' });
+  t.has(r.body.error, { kind: 'trap', message: 'integer divide by zero' });
   // function entry 1 + i32.const + i32.const + the trapping i32.div_s
   t.equal(r.body.fuel.consumed, 4);
 });
@@ -153,7 +153,7 @@ t.test('200 outcome: panic (panic.wasm)', async (t) => {
   const r = await execute(app, { contract: { hash: exampleHash('panic') }, input: b64('alice') });
   t.equal(r.status, 200);
   assertExecuteShape(t, r.body, { library: false });
-  t.same(r.body.error, { kind: 'panic', message: 'contract refused: alice' });
+  t.has(r.body.error, { kind: 'panic', message: 'contract refused: alice' });
 });
 
 t.test('200 outcome: timeout of an infinite loop, then the (replaced) worker serves a normal request', async (t) => {

@@ -3,6 +3,7 @@
  * the service prepares them (DEFAULT_ENGINE_CONFIG.instrument, DEFAULT_ENGINE_POLICY), one execution
  * through src/engine/execute.ts, and checks of the body shape of docs/API.md.
  */
+import { framesWellFormed } from './http.js';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { DEFAULT_ENGINE_CONFIG, DEFAULT_ENGINE_POLICY, DEFAULT_LIMITS } from '../../src/engine/defaults.js';
@@ -160,7 +161,9 @@ export function assertBodyShape(t: Assert, r: ExecutionResult, o: { library: boo
     t.equal(typeof r.result!.output, 'string', 'output is base64 text');
   } else {
     t.equal(r.result, null, 'not ok → result null');
-    t.same(Object.keys(r.error ?? {}).sort(), ['kind', 'message'], 'error keys');
+    const timeout = r.error?.kind === 'timeout';
+    t.same(Object.keys(r.error ?? {}).sort(), timeout ? ['kind', 'message'] : ['frames', 'framesOmitted', 'kind', 'message'], 'error keys');
+    if (!timeout) t.ok(framesWellFormed(r.error!.frames, r.error!.framesOmitted, o.library), 'error.frames: at most 64, each of the documented shape');
     t.ok(['out_of_fuel', 'memory_limit', 'stack_overflow', 'trap', 'panic', 'timeout', 'host_error'].includes(r.error!.kind), `known kind ${r.error!.kind}`);
     t.equal(typeof r.error!.message, 'string');
     t.ok(r.error!.message.length > 0, 'error message is not empty');

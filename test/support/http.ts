@@ -160,7 +160,8 @@ export function assertExecuteShape(t: Checks, b: any, opts: { library: boolean }
     t.match(b.result.output, /^[A-Za-z0-9+/]*={0,2}$/, 'result.output is base64');
   } else {
     t.equal(b.result, null, 'result is null when not ok');
-    t.same(keys(b.error), ['kind', 'message'], 'error fields');
+    t.same(keys(b.error), b.error.kind === 'timeout' ? ['kind', 'message'] : ['frames', 'framesOmitted', 'kind', 'message'], 'error fields');
+    if (b.error.frames) t.ok(framesWellFormed(b.error.frames, b.error.framesOmitted, !!opts.library), 'error.frames: at most 64, each of the documented shape');
     t.ok(['out_of_fuel', 'memory_limit', 'stack_overflow', 'trap', 'panic', 'timeout', 'host_error'].includes(b.error.kind), `known outcome kind ${b.error.kind}`);
     t.equal(typeof b.error.message, 'string', 'error.message is a string');
   }
@@ -216,4 +217,24 @@ export function assertExecuteShape(t: Checks, b: any, opts: { library: boolean }
 export function withoutTimings(body: any): unknown {
   const { timings: _t, ...rest } = body;
   return rest;
+}
+
+/** `error.frames` as docs/API.md describes them (the values are the engine tests'). */
+export function framesWellFormed(frames: unknown, omitted: unknown, library: boolean): boolean {
+  const FRAME_KEYS = 'column,file,index,line,module,name,offset';
+  return (
+    Array.isArray(frames) &&
+    frames.length <= 64 &&
+    Number.isSafeInteger(omitted) &&
+    (omitted as number) >= 0 &&
+    (omitted === 0 || frames.length === 64) &&
+    frames.every(
+      (f) =>
+        Object.keys(f).sort().join() === FRAME_KEYS &&
+        (f.module === 'contract' || (library && f.module === 'library')) &&
+        Number.isSafeInteger(f.index) &&
+        Number.isSafeInteger(f.offset) &&
+        (f.name === null || typeof f.name === 'string'),
+    )
+  );
 }

@@ -53,7 +53,7 @@ t.test('a trap in the library after the contract spent fuel: exact on both sides
       call $boom                          ;; 1 + library 4 (trap)
       i32.const 7 i32.add))               ;; never run, refunded`;
   const r = await runOnce(contract, { library: LIB });
-  t.same(r.error, { kind: 'trap', message: 'integer divide by zero' });
+  t.has(r.error, { kind: 'trap', message: 'integer divide by zero' });
   t.equal(r.fuel.consumed, 1 + 2 + 4 + 1 + 4);
 });
 
@@ -65,7 +65,7 @@ t.test('a trap in the contract after a library call', async (t) => {
       i32.const 0 i32.div_u               ;; 2, traps
       i32.const 1 i32.add))               ;; refunded`;
   const r = await runOnce(contract, { library: LIB });
-  t.same(r.error, { kind: 'trap', message: 'integer divide by zero' });
+  t.has(r.error, { kind: 'trap', message: 'integer divide by zero' });
   t.equal(r.fuel.consumed, 1 + 2 + 4 + 2);
 });
 
@@ -174,6 +174,6 @@ t.test('the engine runs the fast variant and re-runs a trapped execution exactly
   t.equal(ok.error, null);
   // main 1 + get + call, f 1 + 3 (traps at div) => 1+2 + 1+3 = 7, the add after the call never runs
   const trapped = await runOnce(c, { args: [0] });
-  t.same(trapped.error, { kind: 'trap', message: 'integer divide by zero' });
+  t.has(trapped.error, { kind: 'trap', message: 'integer divide by zero' });
   t.equal(trapped.fuel.consumed, 7, 'exact, from the exact variant');
 });
