@@ -8,6 +8,7 @@
  * runs), so the frames and `framesOmitted` do not depend on V8's default limit.
  */
 import { functionNames } from '../wasm/name-section.js';
+import { demangle } from './demangle.js';
 import { callSites, wasmSite } from './call-sites.js';
 import type { ExecuteInput } from './execution-types.js';
 import { definedFunctionAt, functionTrace, instructionAt, originalModule } from './original-module.js';
@@ -20,7 +21,7 @@ export interface Frame {
   module: 'contract' | 'library';
   /** The function's index in the original module (imports first). */
   index: number;
-  /** From the module's name section, or null. */
+  /** From the module's name section, demangled (Rust, C++: demangle.ts), or null. */
   name: string | null;
   /** Byte offset in the original module: the instruction that trapped or called the frame above. */
   offset: number;
@@ -77,7 +78,8 @@ function nameOf(p: PreparedModule, index: number): string | null {
     if (names.size >= NAMES_CACHE) names.delete(names.keys().next().value!);
     names.set(p.info.hash, m);
   }
-  return m.get(index) ?? null;
+  const raw = m.get(index);
+  return raw === undefined ? null : demangle(raw);
 }
 
 /** Lifts V8's limit on captured frames while an execution runs (frames.ts reads them all); returns the undo. */

@@ -123,3 +123,17 @@ t.test("docs/API.md's Frames example answers as shown", async (t) => {
   t.same([deep.error?.kind, deep.error?.frames?.length, deep.error?.framesOmitted], ['stack_overflow', 64, 6835], 'deep');
   t.match(section, `the other ${(6835).toLocaleString('en')}`, 'the count the text gives');
 });
+
+t.test('names are demangled (Rust legacy and v0, C++); other names are given as written', async (t) => {
+  const bytes = await wat(
+    `(module
+      (func $_ZN2kv3lib3get17h0123456789abcdefE (param i32) (result i32) i32.const 1 local.get 0 i32.div_u)
+      (func $_RNvCs1234_7mycrate3run (param i32) (result i32) local.get 0 call $_ZN2kv3lib3get17h0123456789abcdefE)
+      (func $_ZN2ns5Class4stepEi (param i32) (result i32) local.get 0 call $_RNvCs1234_7mycrate3run)
+      (func $_ZN1 (param i32) (result i32) local.get 0 call $_ZN2ns5Class4stepEi)
+      (func (export "main") (result i32) i32.const 0 call $_ZN1))`,
+    { names: true },
+  );
+  const r = await runOnce(bytes);
+  t.same(r.error?.frames?.map((f) => f.name), ['kv::lib::get', 'mycrate::run', 'ns::Class::step(int)', '_ZN1', null]);
+});

@@ -35,6 +35,7 @@ export const GROUPS: Record<string, string[]> = {
   engine: [
     'test/engine/bridge.test.ts',
     'test/engine/determinism.test.ts',
+    'test/engine/demangle.test.ts',
     'test/engine/examples.test.ts',
     'test/engine/frames.test.ts',
     'test/engine/ffi.test.ts',
