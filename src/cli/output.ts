@@ -11,6 +11,31 @@ export function errorBody(kind: string, message: string): { error: { kind: strin
   return { error: { kind, message } };
 }
 
+interface FrameLike {
+  module: string;
+  index: number;
+  name: string | null;
+  offset: number;
+  file: string | null;
+  line: number | null;
+  column: number | null;
+}
+
+/**
+ * An outcome's frames as a backtrace on stderr (stdout keeps only the JSON body), in wasmtime's layout:
+ * `    0: 0x2a - contract!name`, the source position on the next line when known.
+ */
+export function printBacktrace(error: { kind: string; message: string; frames?: FrameLike[]; framesOmitted?: number } | null): void {
+  if (!error?.frames?.length) return;
+  const lines = [`error: ${error.kind}: ${error.message}`, 'wasm backtrace:'];
+  error.frames.forEach((f, i) => {
+    lines.push(`${String(i).padStart(5)}: ${`0x${f.offset.toString(16)}`.padStart(8)} - ${f.module}!${f.name ?? `<wasm function ${f.index}>`}`);
+    if (f.file !== null) lines.push(`${' '.repeat(20)}at ${f.file}${f.line !== null ? `:${f.line}` : ''}${f.column ? `:${f.column}` : ''}`);
+  });
+  if (error.framesOmitted) lines.push(`  … ${error.framesOmitted} more frames`);
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
+
 /** A request error: its 4xx body on stdout, exit 2. */
 export function printRequestError(e: { kind: string; message: string }): number {
   printJson(errorBody(e.kind, e.message));

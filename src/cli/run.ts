@@ -11,7 +11,7 @@ import { RequestError, badRequest } from '../engine/errors.js';
 import type { IrohaInput } from '../engine/profiles/iroha/abi.js';
 import { readBytes, readText } from './files.js';
 import { readContext } from './iroha-command.js';
-import { EXIT, printInternal, printJson, printRequestError } from './output.js';
+import { EXIT, printBacktrace, printInternal, printJson, printRequestError } from './output.js';
 import type { RunJob, WorkerMessage } from './run-protocol.js';
 import { RUN_USAGE } from './usage.js';
 import { DEFAULT_ENGINE_CONFIG, workerStackMb } from '../engine/defaults.js';
@@ -90,7 +90,10 @@ export type JobAnswer =
 /** Runs the job in a worker; prints the body; resolves to the exit code. */
 export async function runJob(job: RunJob): Promise<number> {
   const a = await answerJob(job);
-  if ('result' in a) printJson(a.result);
+  if ('result' in a) {
+    printJson(a.result);
+    printBacktrace(a.result.error);
+  }
   else if ('requestError' in a) printRequestError(a.requestError);
   else printInternal(a.internal);
   return a.code;

@@ -86,7 +86,11 @@ t.test('an out-of-bounds store at 256 MiB (a guard-page fault) is a trap, not a 
   const oob = await tmp.wasm('oob.wasm', '(module (memory 1) (func (export "main") (i32.store (i32.const 0x10000000) (i32.const 1))))');
   const r = await cliAsync('run', oob);
   t.equal(r.code, 1, 'exit 1: an outcome that is not ok');
-  t.has(r.json().error, { kind: 'trap', message: 'out of bounds memory access' });
+  const { error } = r.json();
+  t.has(error, { kind: 'trap', message: 'out of bounds memory access' });
+  // stdout is the body alone; the frames as a backtrace on stderr
+  const at = `0x${error.frames[0].offset.toString(16)}`;
+  t.equal(r.stderr, `error: trap: out of bounds memory access\nwasm backtrace:\n    0: ${at.padStart(8)} - contract!${error.frames[0].name ?? '<wasm function 0>'}\n`);
 });
 
 t.test('every outcome kind through the CLI', async (t) => {
