@@ -38,7 +38,7 @@ function executions({ cases, budget }) {
       // twice: the second run finds the code compiled (and, without pinned flags, maybe hotter)
       for (let k = 0; k < 2; k++) {
         const r = execute({ contract, library, link: c.link, entrypoint: c.entry, args, limits: { fuel: 1e10, memoryBytes: 64 * MIB, timeoutMs: 60_000 } }, config);
-        out.push({ name: c.name, args, ok: r.ok, kind: r.error?.kind ?? null, message: r.error?.message ?? null, fuel: r.fuel.consumed });
+        out.push({ name: c.name, args, ok: r.ok, kind: r.error?.kind ?? null, message: r.error?.message ?? null, fuel: r.fuel.consumed, frames: r.error?.frames ?? null, framesOmitted: r.error?.framesOmitted ?? null });
       }
     }
   }

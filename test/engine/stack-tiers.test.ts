@@ -2,7 +2,7 @@
  * The stack budget is deterministic across V8's tiers (docs/ABI.md, Stack): the same executions run
  * in child processes pinned to Liftoff (--liftoff-only) and to TurboFan (--no-liftoff), each in a
  * worker whose stack is derived from the budget as the pool's are, and must give the same outcome,
- * message and fuel, never V8's own limit. Stack-heavy shapes: many locals, a deep operand stack,
+ * message, fuel and frames, never V8's own limit. Stack-heavy shapes: many locals, a deep operand stack,
  * v128 locals, mutual recursion through call_indirect, repeated expressions (TurboFan keeps them
  * alive), a small callee V8 may inline, tail calls, recursion across the bridge and in shared mode.
  * Per shape it also measures V8's real stack per recursion level against the charge per level: the
@@ -166,7 +166,7 @@ t.test('the stack budget gives the same outcome and fuel in Liftoff and TurboFan
   const file = join(mkdtempSync(join(tmpdir(), 'stack-tiers-')), 'cases.json');
   writeFileSync(file, JSON.stringify({ budget: BUDGET, cases, measure: compiled }));
 
-  type Result = { name: string; args: number[]; ok: boolean; kind: string | null; message: string | null; fuel: number };
+  type Result = { name: string; args: number[]; ok: boolean; kind: string | null; message: string | null; fuel: number; frames: unknown[] | null; framesOmitted: number | null };
   type Margin = { name: string; realPerLevel: number; chargedPerLevel: number; engineLimit: boolean; budgetLimit: boolean };
   const runs = new Map<string, { results: Result[]; margins: Margin[] }>();
   for (const [tier, flags] of TIERS) {
@@ -174,7 +174,9 @@ t.test('the stack budget gives the same outcome and fuel in Liftoff and TurboFan
     runs.set(tier, JSON.parse(out));
   }
   const [liftoff, turbofan] = [runs.get('liftoff')!, runs.get('turbofan')!];
-  t.same(turbofan.results, liftoff.results, 'every outcome, message and fuel is the same in both tiers');
+  t.same(turbofan.results, liftoff.results, 'every outcome, message, fuel and frame (with the count of those omitted) is the same in both tiers');
+  const stopped = liftoff.results.filter((r) => !r.ok);
+  t.ok(stopped.length > 0 && stopped.every((r) => (r.frames?.length ?? 0) > 0), `every stopped run (${stopped.length}) has its frames`);
   for (const r of liftoff.results) {
     t.not(r.message, ENGINE_STACK_MESSAGE, `${r.name} ${JSON.stringify(r.args)}: never V8's own limit`);
     if (!r.ok) t.same([r.kind, r.message], ['stack_overflow', stackBudgetMessage(BUDGET)], `${r.name} ${JSON.stringify(r.args)}: the budget`);
