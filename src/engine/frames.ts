@@ -16,6 +16,8 @@ import type { PreparedModule } from './prepare.js';
 
 /** At most this many frames are reported, innermost first; `framesOmitted` counts the rest. */
 export const MAX_FRAMES = 64;
+/** A longer name is cut to this many characters, then `…`. */
+export const MAX_NAME = 1024;
 
 export interface Frame {
   module: 'contract' | 'library';
@@ -79,7 +81,10 @@ function nameOf(p: PreparedModule, index: number): string | null {
     names.set(p.info.hash, m);
   }
   const raw = m.get(index);
-  return raw === undefined ? null : demangle(raw);
+  if (raw === undefined) return null;
+  const name = demangle(raw);
+  // a module chooses its names: 64 frames of a megabyte name each must not make a 64 MB answer
+  return name.length > MAX_NAME ? `${name.slice(0, MAX_NAME)}…` : name;
 }
 
 /** Lifts V8's limit on captured frames while an execution runs (frames.ts reads them all); returns the undo. */

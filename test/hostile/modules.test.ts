@@ -42,6 +42,22 @@ const prefixed = (c: Checks, p: string): Checks => ({
 });
 
 const { app, config } = await startTarget(t);
+/** A C++ name whose back-references double the demangled text at each level: 30 levels, 1.28 MB. */
+function expandingName(levels: number): string {
+  const sub = (k: number) => 'S' + (k === 0 ? '' : (k - 1).toString(36).toUpperCase()) + '_';
+  let s = '_Z1f1AN1BIS_S_EE';
+  for (let k = 1; k <= levels; k++) s += `NS0_I${sub(k)}${sub(k)}EE`;
+  return s;
+}
+const BOMB = expandingName(30);
+const LONG_NAME = `_ZN${'x'.repeat(100_000)}E`;
+const crafted = (fn: string) =>
+  wat(`(module (func $${fn} (param i32) (result i32) local.get 0 i32.const 1 i32.add call $${fn})
+    (func (export "main") (result i32) i32.const 0 call $${fn}))`, { names: true });
+// compiled before the first assertion: tap's root ends when it sits idle after one
+const BOMB_WASM = await crafted(BOMB);
+const LONG_NAME_WASM = await crafted(LONG_NAME);
+
 const h = await recordHealth(t, app, config);
 const MAX_OUT = config.engine.output.maxOutputBytes;
 
@@ -469,6 +485,31 @@ const compileBombs: Case[] = [
 // --- malformed binaries ---------------------------------------------------------------------------
 
 const INVALID = { status: 422, kind: 'invalid_module' } as const;
+const nameBombs: Case[] = [
+  {
+    name: 'names: 64 frames of a function named to demangle to 1.28 MB (a crafted C++ name): given as written, at once',
+    wasm: BOMB_WASM,
+    expect: {
+      kind: 'stack_overflow',
+      check: (t, body) => {
+        t.equal(body.error.frames.length, 64, '64 frames');
+        t.ok(body.error.frames.every((f: { name: string }) => f.name === BOMB), 'each named as written');
+      },
+    },
+  },
+  {
+    name: 'names: 64 frames of a function with a 100,000-character name: cut to 1,024 characters each',
+    wasm: LONG_NAME_WASM,
+    expect: {
+      kind: 'stack_overflow',
+      check: (t, body) => {
+        t.ok(body.error.frames.every((f: { name: string }) => f.name === `${LONG_NAME.slice(0, 1024)}…`), 'cut, with …');
+        t.ok(JSON.stringify(body).length < 200_000, `an answer of ${JSON.stringify(body).length} bytes`);
+      },
+    },
+  },
+];
+
 const malformed: Case[] = [
   { name: 'binary: empty module bytes', wasm: new Uint8Array(0), expect: { ...INVALID } },
   { name: 'binary: the magic only', wasm: new Uint8Array(HEADER.slice(0, 4)), expect: { ...INVALID } },
@@ -497,6 +538,7 @@ t.test('fuel bombs', async (t) => runCases(t, h, fuelBombs));
 t.test('memory bombs', async (t) => runCases(t, h, memoryBombs));
 t.test('table bombs', async (t) => runCases(t, h, tableBombs));
 t.test('stack bombs', async (t) => runCases(t, h, stackBombs));
+t.test('name bombs (error.frames)', async (t) => runCases(t, h, nameBombs));
 t.test('start-function bombs', async (t) => runCases(t, h, startBombs));
 t.test('output and log floods', async (t) => runCases(t, h, floods));
 t.test('bad UTF-8', async (t) => runCases(t, h, badUtf8));
