@@ -11,7 +11,7 @@ import { functionNames } from '../wasm/name-section.js';
 import { demangle } from './demangle.js';
 import { callSites, wasmSite } from './call-sites.js';
 import type { ExecuteInput } from './execution-types.js';
-import { definedFunctionAt, functionTrace, instructionAt, originalModule } from './original-module.js';
+import { definedFunctionAt, functionTrace, instructionAt, lineTable, originalModule } from './original-module.js';
 import type { PreparedModule } from './prepare.js';
 
 /** At most this many frames are reported, innermost first; `framesOmitted` counts the rest. */
@@ -27,7 +27,7 @@ export interface Frame {
   name: string | null;
   /** Byte offset in the original module: the instruction that trapped or called the frame above. */
   offset: number;
-  /** From the module's DWARF line table, when it has one (not read yet: null). */
+  /** From the module's DWARF line table (wasm/dwarf-line.ts), when it has one and a line for the offset. */
   file: string | null;
   line: number | null;
   column: number | null;
@@ -68,7 +68,11 @@ export function framesOf(thrown: unknown, input: ExecuteInput, atEntry: boolean)
     const trace = functionTrace(p, defined);
     const i = atEntry && frames.length === 0 ? 0 : Math.max(0, instructionAt(trace, site.offset - p.bodyStarts[defined]!));
     const index = p.importedFuncs + defined;
-    frames.push({ module, index, name: nameOf(p, index), offset: trace.inOffsets[i] ?? 0, file: null, line: null, column: null });
+    const offset = trace.inOffsets[i] ?? 0;
+    // line 0 is the compiler's own code (no line), column 0 an unknown column
+    const at = lineTable(p)?.lookup(offset);
+    const known = at && at.line > 0 ? at : null;
+    frames.push({ module, index, name: nameOf(p, index), offset, file: known?.file ?? null, line: known?.line ?? null, column: known?.column || null });
   }
   return { frames, framesOmitted: omitted };
 }

@@ -7,12 +7,15 @@ import { traceFunction } from '../wasm/instrument.js';
 import type { BodyTrace } from '../wasm/body-context.js';
 import type { WasmModule } from '../wasm/module.js';
 import { readModule } from '../wasm/reader.js';
+import { type LineTable, hasLineTable, readLineTable } from '../wasm/dwarf-line.js';
 import { type PreparedModule, variantOptions } from './prepare.js';
 
 const PARSED_CACHE = 16;
 const TRACE_CACHE = 256;
 const parsed = new Map<string, WasmModule>();
 const traces = new Map<string, BodyTrace>();
+const LINES_CACHE = 16;
+const lines = new Map<string, LineTable | null>();
 
 function remember<V>(cache: Map<string, V>, cap: number, key: string, make: () => V): V {
   let v = cache.get(key);
@@ -26,6 +29,14 @@ function remember<V>(cache: Map<string, V>, cap: number, key: string, make: () =
 
 export function originalModule(p: PreparedModule): WasmModule {
   return remember(parsed, PARSED_CACHE, p.info.hash, () => readModule(p.original));
+}
+
+/** The module's DWARF line table, or null (none, or one that cannot be read). */
+export function lineTable(p: PreparedModule): LineTable | null {
+  return remember(lines, LINES_CACHE, p.info.hash, () => {
+    const m = originalModule(p);
+    return hasLineTable(m) ? readLineTable(m) : null;
+  });
 }
 
 /** The rewriter's trace of defined function `defined`, for the variant `p` was instrumented as. */

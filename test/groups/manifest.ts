@@ -38,6 +38,7 @@ export const GROUPS: Record<string, string[]> = {
     'test/engine/demangle.test.ts',
     'test/engine/examples.test.ts',
     'test/engine/frames.test.ts',
+    'test/engine/frames-dwarf.test.ts',
     'test/engine/ffi.test.ts',
     'test/engine/limits.test.ts',
     'test/engine/link-errors.test.ts',
