@@ -231,3 +231,25 @@ export function parseIrohaInputArgs(argv: string[], command: string, options: st
   if (p === HELP) return p;
   return { ...(p.values as Record<string, string | undefined>), file: onePositional(p.positionals, 'a FILE.json (or - for standard input)', command) };
 }
+
+export interface SnapshotArgs {
+  file: string;
+  out?: string;
+  check?: string;
+  /** Growth allowed by --check, in percent. */
+  tolerance: number;
+}
+
+export function parseSnapshotArgs(argv: string[]): SnapshotArgs | typeof HELP {
+  const p = parse(argv, { out: { type: 'string', short: 'o' }, check: { type: 'string' }, tolerance: { type: 'string' } });
+  if (p === HELP) return p;
+  const v = p.values as Record<string, string | undefined>;
+  const file = onePositional(p.positionals, 'a FILE.json (a JSON array of `run` argument lists)', 'snapshot');
+  let tolerance = 0;
+  if (v.tolerance !== undefined) {
+    if (v.check === undefined) throw badRequest('--tolerance applies to --check BASELINE.json');
+    tolerance = Number(v.tolerance);
+    if (!/^\d+(\.\d+)?$/.test(v.tolerance) || tolerance > 1000) throw badRequest(`--tolerance must be a percentage from 0 to 1000, got \`${v.tolerance}\``);
+  }
+  return { file, tolerance, ...(v.out !== undefined ? { out: v.out } : {}), ...(v.check !== undefined ? { check: v.check } : {}) };
+}

@@ -8,7 +8,7 @@ import { badRequest, RequestError } from '../engine/errors.js';
 import { HELP, parseRunArgs } from './args.js';
 import { readText } from './files.js';
 import { EXIT, printJson } from './output.js';
-import { answerJob, makeJob } from './run.js';
+import { type JobAnswer, answerJob, makeJob } from './run.js';
 import { BATCH_USAGE } from './usage.js';
 
 /** The status POST /execute answers for each request error kind. */
@@ -21,9 +21,22 @@ export async function batchCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (argv.length !== 1) throw badRequest('`batch` needs one FILE.json (a JSON array of `run` argument lists; see --help)');
+  const results: unknown[] = [];
+  let code: number = EXIT.ok;
+  for (const { answer } of await runCalls(readCalls(argv[0]!))) {
+    if ('result' in answer) results.push(answer.result);
+    else results.push({ status: STATUS[answer.requestError.kind] ?? 400, error: answer.requestError });
+    if (answer.code !== EXIT.ok) code = EXIT.outcome;
+  }
+  printJson({ results });
+  return code;
+}
+
+/** FILE: a JSON array of 1 to MAX_CALLS `run` argument lists. */
+export function readCalls(path: string): string[][] {
   let list: unknown;
   try {
-    list = JSON.parse(readText(argv[0]!, 'FILE'));
+    list = JSON.parse(readText(path, 'FILE'));
   } catch (e) {
     if (e instanceof RequestError) throw e;
     throw badRequest(`FILE is not JSON: ${(e as Error).message}`);
@@ -31,23 +44,24 @@ export async function batchCommand(argv: string[]): Promise<number> {
   if (!Array.isArray(list) || list.length === 0 || list.length > MAX_CALLS || !list.every((c) => Array.isArray(c) && c.every((x) => typeof x === 'string'))) {
     throw badRequest(`FILE must be a JSON array of 1 to ${MAX_CALLS} \`run\` argument lists (arrays of strings)`);
   }
-  const results: unknown[] = [];
-  let code: number = EXIT.ok;
-  for (const [i, argvOfCall] of (list as string[][]).entries()) {
-    let answer;
+  return list as string[][];
+}
+
+/** Each call run in order as `run` runs it (its own worker thread); a refused call is a request error answer. */
+export async function runCalls(list: string[][]): Promise<Array<{ args: string[]; answer: Exclude<JobAnswer, { internal: string }> }>> {
+  const out: Array<{ args: string[]; answer: Exclude<JobAnswer, { internal: string }> }> = [];
+  for (const [i, args] of list.entries()) {
+    let answer: JobAnswer;
     try {
-      const args = parseRunArgs(argvOfCall);
-      if (args === HELP) throw badRequest(`call ${i}: --help is not a call`);
-      answer = await answerJob(makeJob(args));
+      const parsed = parseRunArgs(args);
+      if (parsed === HELP) throw badRequest(`call ${i}: --help is not a call`);
+      answer = await answerJob(makeJob(parsed));
     } catch (e) {
       if (!(e instanceof RequestError)) throw e;
       answer = { requestError: { kind: e.kind, message: e.message }, code: EXIT.request };
     }
     if ('internal' in answer) throw new Error(`call ${i}: ${answer.internal}`);
-    if ('result' in answer) results.push(answer.result);
-    else results.push({ status: STATUS[answer.requestError.kind] ?? 400, error: answer.requestError });
-    if (answer.code !== EXIT.ok) code = EXIT.outcome;
+    out.push({ args, answer });
   }
-  printJson({ results });
-  return code;
+  return out;
 }

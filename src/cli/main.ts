@@ -5,12 +5,14 @@ import { inspectCommand } from './inspect.js';
 import { EXIT, reportThrown } from './output.js';
 import { runCommand } from './run.js';
 import { batchCommand } from './batch.js';
+import { snapshotCommand } from './snapshot.js';
 import { irohaAnswerCommand, irohaContextCommand } from './iroha-command.js';
 import { MAIN_USAGE } from './usage.js';
 
 const COMMANDS: Record<string, (argv: string[]) => number | Promise<number>> = {
   run: runCommand,
   batch: batchCommand,
+  snapshot: snapshotCommand,
   instrument: instrumentCommand,
   inspect: inspectCommand,
   'iroha-context': irohaContextCommand,

@@ -9,6 +9,7 @@ Commands:
   run CONTRACT.wasm [options]           execute a contract (optionally linked with a library);
                                         prints the JSON body POST /execute would answer
   batch FILE.json                       several runs in order; prints what POST /execute/batch answers
+  snapshot FILE.json [--check BASE]     fuel per call of a batch file; with --check, fails on growth
   instrument IN.wasm -o OUT.wasm        write a standalone metered module exporting \`__fuel\`
   inspect MODULE.wasm                   print a module's hash, imports, exports, memory and ffi section
   iroha-context FILE.json|-             build an Iroha module's context (and query answers) from JSON:
@@ -71,6 +72,22 @@ argument lists, e.g. [["kv.wasm", "--lib", "library.wasm", "--input-hex", "613d3
 The calls share nothing. Exit codes: 0 every call ok, 1 some call not ok or refused, 2 a bad FILE.
 
 Options:
+  -h, --help              show this text
+`;
+
+export const SNAPSHOT_USAGE = `Usage: wasm-runner snapshot FILE.json [--out SNAPSHOT.json] [--check BASELINE.json] [--tolerance PCT]
+
+Runs FILE's calls in order (FILE as for \`batch\`: a JSON array of \`run\` argument lists) and writes the fuel
+of each: {"unit": "fuel", "calls": [{"call", "outcome", "fuel"}]}, each call named by its arguments, its
+outcome "ok", an outcome kind, or "refused: KIND" (fuel null). On stdout, or to --out.
+With --check, compares each call with BASELINE's call of the same name and lists the differences: a call
+whose fuel grew by more than PCT percent (default 0), or whose outcome changed, fails the check.
+Exit codes: 0 written, or the check passed; 1 the check failed; 2 a bad FILE, BASELINE or option.
+
+Options:
+  -o, --out FILE          write the snapshot to FILE (with --check: also write it)
+  --check BASELINE.json   compare with a snapshot written before
+  --tolerance PCT         growth --check allows, in percent (default 0)
   -h, --help              show this text
 `;
 

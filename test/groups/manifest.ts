@@ -77,6 +77,7 @@ export const GROUPS: Record<string, string[]> = {
     'test/cli/iroha-examples.test.ts',
     'test/cli/paths.test.ts',
     'test/cli/run.test.ts',
+    'test/cli/snapshot.test.ts',
   ],
   'http-execute': [
     'test/http/execute.test.ts',
