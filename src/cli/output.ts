@@ -1,5 +1,6 @@
 /** What the CLI prints, and its exit codes. */
 import { RequestError } from '../engine/errors.js';
+import type { Frame } from '../engine/frames.js';
 
 export const EXIT = { ok: 0, outcome: 1, request: 2, internal: 3 } as const;
 
@@ -11,21 +12,11 @@ export function errorBody(kind: string, message: string): { error: { kind: strin
   return { error: { kind, message } };
 }
 
-interface FrameLike {
-  module: string;
-  index: number;
-  name: string | null;
-  offset: number;
-  file: string | null;
-  line: number | null;
-  column: number | null;
-}
-
 /**
  * An outcome's frames as a backtrace on stderr (stdout keeps only the JSON body), in wasmtime's layout:
  * `    0: 0x2a - contract!name`, the source position on the next line when known.
  */
-export function printBacktrace(error: { kind: string; message: string; frames?: FrameLike[]; framesOmitted?: number } | null): void {
+export function printBacktrace(error: { kind: string; message: string; frames?: Frame[]; framesOmitted?: number } | null): void {
   if (!error?.frames?.length) return;
   const lines = [`error: ${error.kind}: ${error.message}`, 'wasm backtrace:'];
   error.frames.forEach((f, i) => {

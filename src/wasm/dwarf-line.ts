@@ -80,24 +80,19 @@ class Reader {
     return 0;
   }
   uleb(): number {
-    let v = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      const byte = this.u8();
-      v += (byte & 0x7f) * mul;
-      mul *= 128;
-      if (!(byte & 0x80)) return v;
-    }
-    return fail('LEB128 too long');
+    return this.leb(false);
   }
   sleb(): number {
+    return this.leb(true);
+  }
+  private leb(signed: boolean): number {
     let v = 0;
     let mul = 1;
     for (let i = 0; i < 10; i++) {
       const byte = this.u8();
       v += (byte & 0x7f) * mul;
       mul *= 128;
-      if (!(byte & 0x80)) return byte & 0x40 ? v - mul : v;
+      if (!(byte & 0x80)) return signed && byte & 0x40 ? v - mul : v;
     }
     return fail('LEB128 too long');
   }
