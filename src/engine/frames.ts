@@ -7,11 +7,10 @@
  * out. Every frame of the error is captured (`Error.stackTraceLimit` is lifted while an execution
  * runs), so the frames and `framesOmitted` do not depend on V8's default limit.
  */
-import { functionNames } from '../wasm/name-section.js';
 import { demangle } from './demangle.js';
 import { callSites, wasmSite } from './call-sites.js';
 import type { ExecuteInput } from './execution-types.js';
-import { definedFunctionAt, functionTrace, instructionAt, lineTable, originalModule } from './original-module.js';
+import { definedFunctionAt, functionNameMap, functionTrace, instructionAt, lineTable, originalModule } from './original-module.js';
 import type { PreparedModule } from './prepare.js';
 
 /** At most this many frames are reported, innermost first; `framesOmitted` counts the rest. */
@@ -37,9 +36,6 @@ export interface Frames {
   frames: Frame[];
   framesOmitted: number;
 }
-
-const NAMES_CACHE = 16;
-const names = new Map<string, Map<number, string>>();
 
 /**
  * The frames of `thrown`. `atEntry`: the innermost frame stopped at a charge of the meter (out of fuel,
@@ -78,13 +74,7 @@ export function framesOf(thrown: unknown, input: ExecuteInput, atEntry: boolean)
 }
 
 function nameOf(p: PreparedModule, index: number): string | null {
-  let m = names.get(p.info.hash);
-  if (!m) {
-    m = functionNames(originalModule(p));
-    if (names.size >= NAMES_CACHE) names.delete(names.keys().next().value!);
-    names.set(p.info.hash, m);
-  }
-  const raw = m.get(index);
+  const raw = functionNameMap(p).get(index);
   if (raw === undefined) return null;
   const name = demangle(raw);
   // a module chooses its names: 64 frames of a megabyte name each must not make a 64 MB answer

@@ -1,13 +1,14 @@
 /**
- * A prepared module's original, parsed, and the rewriter's trace of one of its functions: what traps
- * are mapped back through (refund.ts: exact fuel; frames.ts: reported frames). Both are recomputed on
- * demand (a trap path, not a hot one) and kept in small caches per worker.
+ * What traps are mapped back through (refund.ts: exact fuel; frames.ts: reported frames): a prepared
+ * module's original, parsed; the rewriter's trace of one of its functions; its function names; its DWARF
+ * line table. Each is computed on demand (a trap path, not a hot one) and kept in a small cache per worker.
  */
 import { traceFunction } from '../wasm/instrument.js';
 import type { BodyTrace } from '../wasm/body-context.js';
 import type { WasmModule } from '../wasm/module.js';
 import { readModule } from '../wasm/reader.js';
 import { type LineTable, hasLineTable, readLineTable } from '../wasm/dwarf-line.js';
+import { functionNames } from '../wasm/name-section.js';
 import { type PreparedModule, variantOptions } from './prepare.js';
 
 const PARSED_CACHE = 16;
@@ -16,6 +17,7 @@ const parsed = new Map<string, WasmModule>();
 const traces = new Map<string, BodyTrace>();
 const LINES_CACHE = 16;
 const lines = new Map<string, LineTable | null>();
+const names = new Map<string, Map<number, string>>();
 
 function remember<V>(cache: Map<string, V>, cap: number, key: string, make: () => V): V {
   let v = cache.get(key);
@@ -29,6 +31,11 @@ function remember<V>(cache: Map<string, V>, cap: number, key: string, make: () =
 
 export function originalModule(p: PreparedModule): WasmModule {
   return remember(parsed, PARSED_CACHE, p.info.hash, () => readModule(p.original));
+}
+
+/** The module's function names (name section), by function index. */
+export function functionNameMap(p: PreparedModule): Map<number, string> {
+  return remember(names, PARSED_CACHE, p.info.hash, () => functionNames(originalModule(p)));
 }
 
 /** The module's DWARF line table, or null (none, or one that cannot be read). */
