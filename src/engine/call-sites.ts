@@ -11,8 +11,8 @@ export interface WasmSite {
   offset: number;
 }
 
-/** The script URL V8 gives a wasm frame: `wasm://wasm/<module name>-<hash>`; our names are `m` + 16 hex (+ `s`). */
-const WASM_SCRIPT = /^wasm:\/\/wasm\/(m[0-9a-f]{16}s?)-[0-9a-f]+$/;
+/** The script URL V8 gives a wasm frame: `wasm://wasm/<module name>-<hash>`; our names are `m` + 16 hex (+ `s` shared, + `p` profiled). */
+const WASM_SCRIPT = /^wasm:\/\/wasm\/(m[0-9a-f]{16}s?p?)-[0-9a-f]+$/;
 
 /** The call sites V8 captured when `e` was thrown (as many as `Error.stackTraceLimit` allowed then). */
 export function callSites(e: unknown): NodeJS.CallSite[] {

@@ -16,6 +16,7 @@ import { checkRequest, profileFor } from './profiles/index.js';
 import { initialMemoryMessage, linkReport, memoryReport, modulesReport, timingsReport } from './report.js';
 import { refundTrap, stackGuardOutcome } from './trap-report.js';
 import { captureAllFrames, framesOf } from './frames.js';
+import { ProfiledRun, isProfiled, profiledModules } from './fuel-profile/run.js';
 import type { BeforeTimings, Checked, EngineConfig, ExecuteInput, ExecutionResult } from './execution-types.js';
 import type { JsonValue } from './values.js';
 import { METER_GLOBALS, METER_MODULE, MeterFlag } from '../wasm/meter-abi.js';
@@ -67,12 +68,18 @@ function run(input: ExecuteInput, config: EngineConfig, timings: BeforeTimings, 
     const shared = { ...input, contract: toVariant(input.contract, 'shared'), library: input.library ? toVariant(input.library, 'shared') : input.library };
     return executeRun(shared, config, timings, replay);
   }
+  if (input.fuelProfile && !isProfiled(input.contract, input.library)) {
+    return executeRun({ ...input, ...profiledModules(input.contract, input.library) }, config, timings, replay);
+  }
   const { contract, library, limits } = input;
   const capPages = Math.floor(limits.memoryBytes / PAGE);
   const initialPages = c.shared ? c.shared.initialPages : contract.info.memoryPages + (library?.info.memoryPages ?? 0);
   const meter = new Meter(BigInt(limits.fuel), config.maxStackBytes, Math.max(0, capPages - initialPages));
   const host = new HostState(input.input ?? new Uint8Array(0), meter, config.output);
   const session = profile.start({ input, checked: c, config, host, meter, deadline: t0 + limits.timeoutMs, replay });
+  const profiled = input.fuelProfile ? new ProfiledRun(limits.fuel, meter, input.fuelProfile.format, { contract, library }) : null;
+  const hostImports = (role: 'contract' | 'library', instance: () => WebAssembly.Instance | undefined) =>
+    profiled ? profiled.hostImports(role, session.imports(instance)) : session.imports(instance);
   const stats: LinkStats = { calls: 0, bytesCopied: 0 };
   let libInstance: WebAssembly.Instance | undefined;
   let contractInstance: WebAssembly.Instance | undefined;
@@ -95,18 +102,22 @@ function run(input: ExecuteInput, config: EngineConfig, timings: BeforeTimings, 
       const own = (p: PreparedModule): WebAssembly.ModuleImports => (p.memoryImport ? { [METER_GLOBALS.memory]: lease(p.memoryImport.min, p.memoryImport.max ?? undefined) } : {});
       if (library) {
         libInstance = instantiate(library.compiled, {
-          ...session.imports(() => libInstance),
-          [METER_MODULE]: { ...meterImports, ...sp.library, ...own(library) },
+          ...hostImports('library', () => libInstance),
+          [METER_MODULE]: { ...meterImports, ...sp.library, ...own(library), ...profiled?.hooks('library') },
           ...(hostMemory ? { env: { [c.shared!.libraryMemory!]: hostMemory } } : {}),
         });
         runStart(libInstance);
       }
       const imports: WebAssembly.Imports = {
-        ...session.imports(() => contractInstance),
-        [METER_MODULE]: { ...meterImports, ...sp.contract, ...own(contract) },
+        ...hostImports('contract', () => contractInstance),
+        [METER_MODULE]: { ...meterImports, ...sp.contract, ...own(contract), ...profiled?.hooks('contract') },
       };
       if (c.shared) Object.assign(imports, sharedContractImports(c.shared, libInstance!, hostMemory ?? memoryOf(libInstance)!));
-      else if (c.bridge.wires.length) imports[c.namespace] = bridgeImports(c.bridge, libInstance!, () => contractInstance, meter, stats);
+      else if (c.bridge.wires.length) {
+        const wired = bridgeImports(c.bridge, libInstance!, () => contractInstance, meter, stats);
+        const copies = c.bridge.wires.flatMap((w) => (w.via === 'bridge' ? [w.name] : []));
+        imports[c.namespace] = profiled ? profiled.bridgeImports(c.namespace, wired, copies) : wired;
+      }
       contractInstance = instantiate(contract.compiled, imports);
       runStart(contractInstance);
       t1 = performance.now();
@@ -147,6 +158,7 @@ function run(input: ExecuteInput, config: EngineConfig, timings: BeforeTimings, 
     link: linkReport(input, stats),
     timings: timingsReport(timings, t1 - t0, t2 - t1, t2 - t0),
     ...session.report(),
+    ...(profiled ? { profile: profiled.report(consumed) } : {}),
   };
 }
 

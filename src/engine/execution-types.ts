@@ -12,6 +12,8 @@ import type { InstrumentSettings, PreparedModule } from './prepare.js';
 import type { ProfileConfigs, ProfileInputs, ProfileReports } from './profiles/index.js';
 import type { JsonValue } from './values.js';
 import type { FuncType } from '../wasm/module.js';
+import type { FuelProfileReport } from './fuel-profile/report.js';
+import type { ProfileFormat } from './fuel-profile/types.js';
 
 export interface EngineConfig extends ProfileConfigs {
   instrument: InstrumentSettings;
@@ -49,6 +51,8 @@ export interface ExecuteInput extends ProfileInputs {
   inspectMemory?: (memories: { contract?: WebAssembly.Memory; library?: WebAssembly.Memory }) => void;
   /** What `check(this)` gave, when the caller already checked (plain data: it crosses to a worker). */
   checked?: Checked;
+  /** Run the profiling variants and answer a fuel profile in this format (docs/PROFILING.md). */
+  fuelProfile?: { format: ProfileFormat };
 }
 
 export interface ModuleMemory {
@@ -67,6 +71,8 @@ export interface ExecutionResult extends ProfileReports {
   modules: { contract: { hash: string; bytes: number }; library?: { hash: string; bytes: number } };
   link: { mode: 'bridge' | 'shared'; calls: number; bytesCopied: number; stacks?: Stacks };
   timings: { queueMs: number; prepareMs: number; instantiateMs: number; executeMs: number; totalMs: number };
+  /** With `fuelProfile`: where the fuel went (fuel-profile/report.ts). */
+  profile?: FuelProfileReport;
 }
 
 /** Everything checked before anything runs: a bad request never starts a start function. */

@@ -68,12 +68,13 @@ export function framesOf(thrown: unknown, input: ExecuteInput, atEntry: boolean)
     // line 0 is the compiler's own code (no line), column 0 an unknown column
     const at = lineTable(p)?.lookup(offset);
     const known = at && at.line > 0 ? at : null;
-    frames.push({ module, index, name: nameOf(p, index), offset, file: known?.file ?? null, line: known?.line ?? null, column: known?.column || null });
+    frames.push({ module, index, name: functionName(p, index), offset, file: known?.file ?? null, line: known?.line ?? null, column: known?.column || null });
   }
   return { frames, framesOmitted: omitted };
 }
 
-function nameOf(p: PreparedModule, index: number): string | null {
+/** The function's name from the module's name section, demangled and cut to MAX_NAME, or null. */
+export function functionName(p: PreparedModule, index: number): string | null {
   const raw = functionNameMap(p).get(index);
   if (raw === undefined) return null;
   const name = demangle(raw);

@@ -50,7 +50,7 @@ export function lineTable(p: PreparedModule): LineTable | null {
 export function functionTrace(p: PreparedModule, defined: number): BodyTrace {
   // the module's name says which variant (plain or shared); the options say the rest
   const o = variantOptions(p);
-  const key = `${p.info.hash}:${p.name}:${o.localFuel ? 1 : 0}:${o.sharedStack ? 1 : 0}:${p.settingsKey}:${defined}`;
+  const key = `${p.info.hash}:${p.name}:${o.localFuel ? 1 : 0}:${o.sharedStack ? 1 : 0}:${o.profile ? 1 : 0}:${p.settingsKey}:${defined}`;
   return remember(traces, TRACE_CACHE, key, () => traceFunction(originalModule(p), defined, o));
 }
 

@@ -10,7 +10,7 @@ import { type FuncType, type KindName, type WasmModule, funcTypeOf } from '../wa
 import { type Policy, checkPolicy, floatsMode } from '../wasm/policy.js';
 import { readModule } from '../wasm/reader.js';
 import { type ModuleLayout, analyzeLayout } from '../wasm/layout.js';
-import { invalidModule, policyViolation } from './errors.js';
+import { RequestError, invalidModule, policyViolation } from './errors.js';
 import { type VariantShape, checkVariants, mayReachEngineLimits } from './variant-limits.js';
 
 export interface InstrumentSettings {
@@ -76,6 +76,11 @@ export interface PreparedModule {
    */
   localFuel: boolean;
   variant: Variant;
+  /**
+   * The profiling variant (wasm/profile-hooks.ts: exact fuel, enter and exit hooks), compiled per
+   * thread for a request that asks for a fuel profile (`profiledVariant`); absent otherwise.
+   */
+  profiled?: boolean;
   /** The module's own memory, now imported as `__meter.memory` so the engine can pass a pooled one; null without. */
   memoryImport: { min: number; max: number | null } | null;
 }
@@ -192,7 +197,7 @@ export function deriveVariant(p: PreparedModule, variant: Variant): PreparedModu
 }
 
 export function deriveVariantWithBytes(p: PreparedModule, variant: Variant): Compiled {
-  return compileVariant(readModule(p.original), p.info, p.original, p.settings, p.localFuel, variant);
+  return compileVariant(readModule(p.original), p.info, p.original, p.settings, p.localFuel, variant, p.profiled === true);
 }
 
 /** A prepared module and the instrumented bytes it was compiled from. */
@@ -208,11 +213,11 @@ export interface Compiled {
  */
 export function toVariant(p: PreparedModule, variant: Variant): PreparedModule {
   if (p.variant === variant) return p;
-  return perThread(`${p.info.hash}:${settingsKey(p.settings, variant)}:${p.localFuel}`, () => deriveVariant(p, variant));
+  return perThread(`${p.info.hash}:${settingsKey(p.settings, variant)}:${p.localFuel}${p.profiled ? ':profile' : ''}`, () => deriveVariant(p, variant));
 }
 
 /** The instrumentation options of a variant: everything that shapes the instrumented bytes. */
-export function variantOptions(p: Pick<PreparedModule, 'name' | 'settings' | 'localFuel' | 'variant' | 'info'>) {
+export function variantOptions(p: Pick<PreparedModule, 'name' | 'settings' | 'localFuel' | 'variant' | 'info' | 'profiled'>) {
   return {
     moduleName: p.name,
     maxMemoryPages: p.settings.maxMemoryPages,
@@ -223,6 +228,7 @@ export function variantOptions(p: Pick<PreparedModule, 'name' | 'settings' | 'lo
     // a module without a recognised stack pointer has nothing to import or guard
     sharedStack: p.variant === 'shared' && p.info.layout.stackPointer !== null,
     ...(p.settings.canonicalizeNaN ? { canonicalizeNaN: true } : {}),
+    ...(p.profiled ? { profile: true } : {}),
   };
 }
 
@@ -233,12 +239,13 @@ function compileVariant(
   settings: InstrumentSettings,
   localFuel: boolean,
   variant: Variant,
+  profiled = false,
 ): Compiled {
   // the variant is part of the name: V8's stack traces then tell which instrumented bytes trapped
-  const name = `m${info.hash.slice(0, 16)}${variant === 'shared' ? 's' : ''}`;
+  const name = `m${info.hash.slice(0, 16)}${variant === 'shared' ? 's' : ''}${profiled ? 'p' : ''}`;
   let out;
   try {
-    out = instrumentModule(module, variantOptions({ name, settings, localFuel, variant, info }));
+    out = instrumentModule(module, variantOptions({ name, settings, localFuel, variant, info, profiled }));
   } catch (e) {
     if (e instanceof ReservedNameError || e instanceof WasmFormatError) throw policyViolation(`module cannot be metered: ${e.message}`);
     throw e;
@@ -262,6 +269,7 @@ function compileVariant(
     localFuel,
     variant,
     memoryImport: out.memoryImport,
+    ...(profiled ? { profiled } : {}),
   };
   return { prepared, instrumented: out.bytes };
 }
@@ -278,6 +286,23 @@ function perThread(key: string, make: () => PreparedModule): PreparedModule {
     threadVariants.set(key, v);
   }
   return v;
+}
+
+/**
+ * The profiling variant of a prepared module (exact fuel, enter and exit hooks), compiled once per
+ * thread. It was not checked against V8's limits at preparation (ordinary runs never need it): a module
+ * whose profiled functions are too large for V8 is refused for profiling only.
+ */
+export function profiledVariant(p: PreparedModule): PreparedModule {
+  if (p.profiled) return p;
+  return perThread(`${p.info.hash}:${p.settingsKey}:profile`, () => {
+    try {
+      return compileVariant(readModule(p.original), p.info, p.original, p.settings, false, p.variant, true).prepared;
+    } catch (e) {
+      if (e instanceof RequestError) throw policyViolation(e.message.replace('module cannot be metered', 'module cannot be profiled'));
+      throw e;
+    }
+  });
 }
 
 /** The exact variant of a prepared module (fuel in the module's global at every block), compiled once per thread. */

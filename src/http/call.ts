@@ -58,6 +58,7 @@ export async function prepareCall(body: ExecuteRequest, c: CallContext): Promise
     input,
     limits: lim,
     ...(iroha ? { iroha } : {}),
+    ...(body.profile ? { fuelProfile: { format: body.profile === true ? 'json' : (body.profile.format ?? 'json') } } : {}),
   };
   exec.checked = check(exec); // request and link errors answer before a worker is taken
   return { exec, prepareMs: performance.now() - started };

@@ -2,6 +2,7 @@
  * TypeBox schemas of the HTTP API (docs/API.md): the one source of truth that openapi.yaml is generated
  * from and checked against. The examples are real: Swagger UI's "Try it out" runs the bundled `hello`.
  */
+import { PROFILE_FORMATS } from '../engine/fuel-profile/types.js';
 import { Type, type Static, type TProperties } from '@sinclair/typebox';
 
 /** sha256 of examples/wasm/hello.wasm, stored at start (seedExamples): the examples run it. */
@@ -91,6 +92,25 @@ export const ExecuteRequest = Type.Object(
         },
       ),
     ),
+    profile: Type.Optional(
+      Type.Union(
+        [
+          Type.Boolean(),
+          Type.Object(
+            {
+              format: Type.Optional(
+                Type.Union(
+                  PROFILE_FORMATS.map((f) => Type.Literal(f)),
+                  { description: '`json` (default): the profile object only; `speedscope`, `collapsed`, `pprof` (base64 protobuf): also the profile in that format as `profile.data`' },
+                ),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        { description: 'answer a fuel profile: the fuel of every function, call edge and host import, summing exactly to fuel.consumed (docs/PROFILING.md)' },
+      ),
+    ),
   },
   {
     additionalProperties: false,
@@ -117,6 +137,60 @@ const Frame = Type.Object(
     column: NullableInteger,
   },
   { additionalProperties: false, title: 'Frame' },
+);
+
+const FuelProfile = Type.Object(
+  {
+    unit: Type.Literal('fuel'),
+    total: Type.Integer({ minimum: 0, description: 'fuel.consumed: sum(functions.self) + sum(host.fuel)' }),
+    functions: Type.Array(
+      Type.Object(
+        {
+          module: Type.Union([Type.Literal('contract'), Type.Literal('library'), Type.Null()], { description: 'null for the `(other)` row' }),
+          index: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: "the function's index in the original module (imports first)" }),
+          name: Type.Union([Type.String(), Type.Null()], { description: 'from the name section, demangled; `(other)` for the row summing the functions beyond the cap' }),
+          self: Type.Integer({ description: "fuel charged in the function's own code" }),
+          total: Type.Union([Type.Integer(), Type.Null()], { description: 'fuel while the function was on the stack (its callees and host calls included); null for `(other)`' }),
+          calls: Type.Integer({ minimum: 0 }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'sorted by self, descending; at most 256 rows, then one `(other)` row' },
+    ),
+    edges: Type.Array(
+      Type.Object(
+        {
+          caller: Type.String({ description: '`contract:12`: module and function index' }),
+          callee: Type.String(),
+          calls: Type.Integer({ minimum: 0 }),
+          fuel: Type.Integer({ description: 'fuel while a call along this edge was running' }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'the call graph between wasm functions, sorted by fuel, descending; at most 256' },
+    ),
+    edgesOmitted: Type.Integer({ minimum: 0 }),
+    host: Type.Array(
+      Type.Object(
+        {
+          import: Type.String({ description: '`host.log`, `lib.echo` (a bridge copy), `(host)` for fuel outside every function, `(other)` for the rows beyond the cap' }),
+          module: Type.Union([Type.Literal('contract'), Type.Literal('library'), Type.Null()], { description: 'the module that imports it' }),
+          name: Type.Union([Type.String(), Type.Null()], { description: "that module's name for the import (name section, demangled), or null" }),
+          calls: Type.Integer({ minimum: 0 }),
+          fuel: Type.Integer({ description: 'fuel the import charged itself (bytes copied), not the wasm it called back' }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'host imports and the bridge copies, by the fuel they charged; at most 64, then `(other)`' },
+    ),
+    format: Type.Optional(Type.Union([Type.Literal('speedscope'), Type.Literal('collapsed'), Type.Literal('pprof')])),
+    data: Type.Optional(
+      Type.Union([Type.Object({}, { additionalProperties: true }), Type.String()], {
+        description: 'the profile in `format`: a speedscope file (object), collapsed stacks (text), pprof protobuf (base64)',
+      }),
+    ),
+  },
+  { additionalProperties: false, title: 'FuelProfile', description: 'where the fuel went (docs/PROFILING.md); with `"profile"` in the request' },
 );
 
 const ModuleMemory = Type.Object({ initialBytes: Type.Integer(), peakBytes: Type.Integer() }, { additionalProperties: false });
@@ -213,6 +287,7 @@ export const ExecuteResponse = Type.Object(
         { additionalProperties: false, description: 'the Iroha profile: what the module asked of the peer (docs/IROHA.md)' },
       ),
     ),
+    profile: Type.Optional(FuelProfile),
   },
   {
     additionalProperties: false,

@@ -4,6 +4,7 @@
  * specially.
  */
 import type { StackGuard } from './stack-guard.js';
+import type { ProfileHooks } from './profile-hooks.js';
 
 export interface BodyContext {
   bytes: Uint8Array;
@@ -48,6 +49,10 @@ export interface BodyContext {
   importedFuncs: number;
   /** Replace NaN results of float arithmetic by the canonical NaN (nan-canon.ts); costs no fuel. */
   canonicalizeNaN?: boolean;
+  /** The profiling variant: the hook imports' function indices (profile-hooks.ts), else null. */
+  profile: ProfileHooks | null;
+  /** How far defined functions moved in the index space (the hook imports), else 0. */
+  funcShift: number;
 }
 
 /** Where each original instruction landed and what its segment charged (for exact fuel on traps). */

@@ -43,6 +43,7 @@ import {
   VOID_BLOCK,
 } from './body-context.js';
 import { MeterCode } from './meter-code.js';
+import { emitHook } from './profile-hooks.js';
 
 export { type BodyContext, type BodyTrace, VOID_BLOCK } from './body-context.js';
 
@@ -89,8 +90,13 @@ export class BodyRewriter extends MeterCode {
     const local = ctx.localFuel && ctx.fuel;
     // the function's own frame: charged before its entry fuel, given back at its exit
     const frame = ctx.stack && self >= 0 ? ctx.frameCost(self) : 0;
-    // one exit after the result block (fuel stored back, frame given back): `return` branches there
-    const epilogue = local || frame > 0;
+    // the profiling variant's hooks: this function's index in the original module
+    const hooks = self >= 0 ? ctx.profile : null;
+    const original = ctx.importedFuncs + self;
+    // one exit after the result block (fuel stored back, frame given back, exit hook): `return` branches there
+    const epilogue = local || frame > 0 || hooks !== null;
+    // entered before its frame and entry charges: what they cost, and a trap in them, are the function's
+    if (hooks) emitHook(out, hooks.enter, original, ctx.gFuel);
     if (frame) this.stackEnter(out, frame, 0);
 
     const r = new ByteReader(bytes, body.codeStart, body.body.end);
@@ -188,13 +194,15 @@ export class BodyRewriter extends MeterCode {
             this.syncIn(seg);
             if (crossing) this.stackLeave(seg, CROSSING_BYTES);
             if (frame) this.stackLeave(seg, frame);
+            if (hooks) emitHook(seg, hooks.exit, original, ctx.gFuel);
             seg.byte(RETURN); // the fuel global is current (syncIn): not through the epilogue
             copyFrom = r.pos;
-          } else if (tail && (local || frame)) {
+          } else if (tail && (local || frame || hooks)) {
             // the callee replaces this frame (V8 drops it) and charges its own at its entry
             seg.bytes(bytes, copyFrom, at);
             if (local) this.flushFuel(seg); // the callee loads the fuel at its entry
             if (frame) this.stackLeave(seg, frame);
+            if (hooks) emitHook(seg, hooks.exit, original, ctx.gFuel); // this frame ends here
             copyFrom = at;
           } else if (!tail && (crossing || sync || local)) {
             seg.bytes(bytes, copyFrom, at);
@@ -205,6 +213,12 @@ export class BodyRewriter extends MeterCode {
             pendingSync = sync;
             pendingLeave = crossing;
           }
+          if (callee >= ctx.importedFuncs && ctx.funcShift && !(tail && sync)) {
+            // a defined callee moved up past the profiling hooks
+            seg.bytes(bytes, copyFrom, at);
+            seg.byte(op).u32(callee + ctx.funcShift);
+            copyFrom = r.pos;
+          }
         } else if (op === RETURN && epilogue) {
           // to the result block, whose end is followed by the epilogue
           seg.bytes(bytes, copyFrom, at);
@@ -213,7 +227,7 @@ export class BodyRewriter extends MeterCode {
         } else if (op === REF_FUNC) {
           this.sawRefFunc = true;
           const f = r.u32();
-          const to = ctx.refRemap?.get(f);
+          const to = ctx.refRemap?.get(f) ?? (f >= ctx.importedFuncs && ctx.funcShift ? f + ctx.funcShift : undefined);
           if (to !== undefined) {
             seg.bytes(bytes, copyFrom, at);
             seg.byte(REF_FUNC).u32(to);
@@ -280,10 +294,11 @@ export class BodyRewriter extends MeterCode {
     const wrapOof = ctx.fuel; // every function charges its entry, so it uses the out-of-fuel block
     const wrapSo = this.usedSo;
     let prefixLen = 0;
-    if (wrapOof || wrapSo) {
+    if (wrapOof || wrapSo || hooks) {
       prefixLen = (wrapSo ? 2 : 0) + (wrapOof ? 2 : 0) + 1 + blockType.length;
       if (local) this.flushFuel(out);
       if (frame) this.stackLeave(out, frame);
+      if (hooks) emitHook(out, hooks.exit, original, ctx.gFuel);
       out.byte(RETURN);
       if (wrapOof) this.trapCode(out, MeterFlag.outOfFuel);
       if (wrapSo) this.trapCode(out, MeterFlag.stackOverflow);

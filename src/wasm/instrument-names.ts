@@ -1,11 +1,13 @@
 /**
  * Assembling the instrumented module with its name section rewritten: the module name set (V8 shows
- * it in stack traces, by which traps are mapped back), the global names shifted past the meter's.
+ * it in stack traces, by which traps are mapped back), the global names shifted past the meter's, the
+ * function-indexed names past the profiling hooks.
  */
 import { ByteReader, ByteWriter } from './leb.js';
 import type { WasmModule } from './module.js';
 import { assemble } from './writer.js';
 import type { BodyContext } from './body-context.js';
+import { shiftFunctionNames } from './profile-hooks.js';
 
 /** Start of the payload of the first section with this id in an assembled module. */
 export function payloadStart(bytes: Uint8Array, id: number): number {
@@ -53,7 +55,11 @@ function buildNameSection(
       const start = r.pos;
       r.skip(size);
       if (id === 0 && moduleName !== undefined) continue;
-      if (id === 7 && ctx.globalShift) {
+      if (id >= 1 && id <= 3 && ctx.funcShift) {
+        // function, local and label names are keyed by function index: moved past the profiling hooks
+        const sub = shiftFunctionNames(m.bytes, start, start + size, id, ctx.importedFuncs, ctx.funcShift);
+        if (sub) copy.byte(id).u32(sub.length).bytes(sub);
+      } else if (id === 7 && ctx.globalShift) {
         const s = new ByteReader(m.bytes, start, start + size);
         const n = s.u32();
         const sub = new ByteWriter(size + 8).u32(n);

@@ -40,4 +40,9 @@ export interface InstrumentOptions {
    * `policy.floats: "canonicalize"` setting). Costs no fuel. Default false.
    */
   canonicalizeNaN?: boolean;
+  /**
+   * The profiling variant (profile-hooks.ts): hooks at every function's entry and exit report the fuel
+   * left to the embedder (`__meter.profile_enter` / `profile_exit`). Not with `standalone`. Default false.
+   */
+  profile?: boolean;
 }

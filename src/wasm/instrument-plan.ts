@@ -10,6 +10,7 @@ import { readOpcode, skipImmediates } from './instructions.js';
 import { type BodyContext, VOID_BLOCK } from './body-context.js';
 import { frameCost } from './frame-cost.js';
 import type { InstrumentOptions } from './instrument-options.js';
+import { PROFILE_HOOK_TYPE, PROFILE_SHIFT } from './profile-hooks.js';
 
 export interface Plan {
   ctx: BodyContext;
@@ -33,6 +34,10 @@ export interface Plan {
   resetType: number;
   /** By type index of a defined function: the encoded block type of its body's result block (trap blocks). */
   blockTypes: Uint8Array[];
+  /** The profiling variant (profile-hooks.ts): the hooks' type index, else -1. */
+  hookType: number;
+  /** How far defined functions move (the profiling variant's two hook imports), else 0. */
+  funcShift: number;
 }
 
 const isRef = (v: number) => v === ValType.funcref || v === ValType.externref;
@@ -73,11 +78,22 @@ export function plan(m: WasmModule, o: InstrumentOptions): Plan {
   const importedFuncs = countImports(m, 'func');
   const hasMemory = m.memories.length > 0 || m.imports.some((i) => i.kind === 'memory');
   const standalone = !!o.standalone;
+  if (o.profile && (standalone || o.localFuel || o.fuel === false)) throw new Error('the profiling variant needs the shared meter and exact fuel');
   const types = m.types.slice();
   let newTypes = false;
   let growFunc = -1;
   let growType = -1;
-  let nextFunc = importedFuncs + m.functions.length;
+  // the profiling variant's hook imports come before every defined function
+  const funcShift = o.profile ? PROFILE_SHIFT : 0;
+  let hookType = -1;
+  if (o.profile) {
+    hookType = types.findIndex((t) => sameFuncType(t, PROFILE_HOOK_TYPE));
+    if (hookType < 0) {
+      hookType = types.push(PROFILE_HOOK_TYPE) - 1;
+      newTypes = true;
+    }
+  }
+  let nextFunc = importedFuncs + funcShift + m.functions.length;
   // memory.grow goes through a helper: the page budget (not standalone) and the per-page fuel
   const budget = (o.memory ?? true) && !standalone;
   if (hasMemory && (budget || (o.fuel ?? true))) {
@@ -154,6 +170,8 @@ export function plan(m: WasmModule, o: InstrumentOptions): Plan {
     resetFunc,
     resetType,
     blockTypes,
+    hookType,
+    funcShift,
     ctx: {
       bytes: m.bytes,
       fuel: o.fuel ?? true,
@@ -174,6 +192,8 @@ export function plan(m: WasmModule, o: InstrumentOptions): Plan {
       frameCost: (i) => frameCost(m, i),
       importedFuncs,
       canonicalizeNaN: o.canonicalizeNaN ?? false,
+      profile: o.profile ? { enter: importedFuncs, exit: importedFuncs + 1 } : null,
+      funcShift,
     },
     growFunc,
     growType,

@@ -18,6 +18,7 @@ import type { InstrumentOptions } from './instrument-options.js';
 import { plan } from './instrument-plan.js';
 import { growBody, resetBody, standaloneWrapperBody, wrapperBody } from './instrument-appended.js';
 import { assembleWithNames, payloadStart } from './instrument-names.js';
+import { PROFILE_HOOKS, shiftFunc } from './profile-hooks.js';
 
 export type { InstrumentOptions } from './instrument-options.js';
 
@@ -45,10 +46,12 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   const bytes = m.bytes;
   const out = new Map<number, Uint8Array>();
   const shift = (i: number) => (i >= ctx.importedGlobals ? i + ctx.globalShift : i);
-  const funcRef = (f: number) => (p.remapRefs ? (p.wrapperOf.get(f) ?? f) : f);
-  const expr = (r: Range) =>
-    ctx.globalShift || p.remapRefs ? remapExpr(bytes, r, ctx.importedGlobals, ctx.globalShift, p.remapRefs ? p.wrapperOf : null) : null;
   const importedFuncs = countImports(m, 'func');
+  // a function of the original module in the new index space (the profiling hooks move defined ones up)
+  const moved = (f: number) => shiftFunc(f, importedFuncs, p.funcShift);
+  const funcRef = (f: number) => (p.remapRefs ? (p.wrapperOf.get(f) ?? moved(f)) : moved(f));
+  const funcMap = p.remapRefs || p.funcShift ? funcRef : null;
+  const expr = (r: Range) => (ctx.globalShift || funcMap ? remapExpr(bytes, r, ctx.importedGlobals, ctx.globalShift, funcMap) : null);
 
   if (p.newTypes) out.set(SectionId.type, encodeTypes(p.types));
 
@@ -76,6 +79,10 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
           : []),
         // memory imports precede defined memories in the index space: the moved memory keeps index 0
         ...(memoryImport ? [{ module: METER_MODULE, name: METER_GLOBALS.memory, kind: 'memory' as const, memory: memoryImport }] : []),
+        // the profiling hooks: the last function imports, so they take the first two indices after the module's
+        ...(p.funcShift
+          ? [PROFILE_HOOKS.enter, PROFILE_HOOKS.exit].map((name) => ({ module: METER_MODULE, name, kind: 'func' as const, typeIndex: p.hookType }))
+          : []),
       ]),
     );
   }
@@ -141,7 +148,7 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   const hasMemory = m.memories.length > 0 || m.imports.some((i) => i.kind === 'memory');
   {
     const exports = m.exports.map((e) =>
-      e.kind === 'global' ? { ...e, index: shift(e.index) } : e.kind === 'func' ? { ...e, index: p.wrapperOf.get(e.index) ?? e.index } : e,
+      e.kind === 'global' ? { ...e, index: shift(e.index) } : e.kind === 'func' ? { ...e, index: p.wrapperOf.get(e.index) ?? moved(e.index) } : e,
     );
     // every name the instrumenter may export is refused, whether or not this module gets it: the
     // engine looks them up (a module exporting `__meter_start` without a start would have it run)
@@ -158,15 +165,15 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
     }
     if (!o.standalone) add(HOOK_EXPORTS.fuel, 'global', ctx.gFuel);
     if (o.hostHooks) {
-      if (m.start !== null) add(HOOK_EXPORTS.start, 'func', p.wrapperOf.get(m.start) ?? m.start);
+      if (m.start !== null) add(HOOK_EXPORTS.start, 'func', p.wrapperOf.get(m.start) ?? moved(m.start));
       if (hasMemory) add(HOOK_EXPORTS.memory, 'memory', 0);
       if (m.tables.length || m.imports.some((i) => i.kind === 'table')) add(HOOK_EXPORTS.table, 'table', 0);
     }
     out.set(SectionId.export, encodeExports(exports));
   }
 
-  if (m.start !== null && !o.hostHooks && p.wrapperOf.has(m.start)) {
-    out.set(SectionId.start, new ByteWriter(8).u32(p.wrapperOf.get(m.start)!).finish());
+  if (m.start !== null && !o.hostHooks && (p.wrapperOf.has(m.start) || p.funcShift)) {
+    out.set(SectionId.start, new ByteWriter(8).u32(p.wrapperOf.get(m.start) ?? moved(m.start)).finish());
   }
 
   // code
@@ -194,7 +201,7 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   if (p.growFunc >= 0) append(growBody(ctx, !o.standalone && (o.memory ?? true)));
   for (const f of p.wrapped) {
     const params = funcTypeOf(m, f)!.params.length;
-    append(o.standalone ? standaloneWrapperBody(f, params, o.standalone.stackBytes, ctx) : wrapperBody(f, params, ctx));
+    append(o.standalone ? standaloneWrapperBody(f, params, o.standalone.stackBytes, ctx) : wrapperBody(moved(f), params, ctx));
   }
   if (p.resetFunc >= 0) append(resetBody(o.standalone!.stackBytes, ctx));
   out.set(SectionId.code, code.buf.subarray(0, code.len)); // read once by assemble: no copy
@@ -202,10 +209,10 @@ export function instrumentModule(m: WasmModule, o: InstrumentOptions = {}): Inst
   // Exports now name the wrappers, so an exported function that code takes a reference to
   // (`ref.func`) needs another declaration: a declarative element segment, appended.
   const declare = !p.remapRefs && rewriter.sawRefFunc && p.wrapped.length > 0;
-  if (ctx.globalShift || p.remapRefs || declare) {
-    const elements = p.remapRefs ? m.elements.map((e) => (e.funcIndices ? { ...e, funcIndices: e.funcIndices.map(funcRef) } : e)) : m.elements.slice();
+  if (ctx.globalShift || funcMap || declare) {
+    const elements = funcMap ? m.elements.map((e) => (e.funcIndices ? { ...e, funcIndices: e.funcIndices.map(funcMap) } : e)) : m.elements.slice();
     if (declare) {
-      elements.push({ flags: 3, mode: 'declarative', table: 0, offset: null, elemType: ValType.funcref, funcIndices: p.wrapped, exprs: null });
+      elements.push({ flags: 3, mode: 'declarative', table: 0, offset: null, elemType: ValType.funcref, funcIndices: p.wrapped.map(moved), exprs: null });
     }
     if (elements.length) out.set(SectionId.element, encodeElements(bytes, elements, expr));
     if (m.data.length && ctx.globalShift) out.set(SectionId.data, encodeData(bytes, m.data, expr));
@@ -247,7 +254,7 @@ function capLimits(l: Limits, cap: number): Limits {
 }
 
 /** A constant expression with global indices shifted (and function references redirected), or null when unchanged. */
-export function remapExpr(bytes: Uint8Array, r: Range, imported: number, shift: number, funcs: Map<number, number> | null): Uint8Array | null {
+export function remapExpr(bytes: Uint8Array, r: Range, imported: number, shift: number, funcs: ((f: number) => number) | null): Uint8Array | null {
   const reader = new ByteReader(bytes, r.start, r.end);
   let w: ByteWriter | null = null;
   let copyFrom = r.start;
@@ -256,7 +263,7 @@ export function remapExpr(bytes: Uint8Array, r: Range, imported: number, shift: 
     const { op, kind } = readOpcode(reader);
     if (op === 0x23 || op === 0xd2) {
       const idx = reader.u32();
-      const to = op === 0x23 ? (idx >= imported ? idx + shift : idx) : (funcs?.get(idx) ?? idx);
+      const to = op === 0x23 ? (idx >= imported ? idx + shift : idx) : funcs ? funcs(idx) : idx;
       if (to !== idx) {
         w ??= new ByteWriter(r.end - r.start + 8);
         w.bytes(bytes, copyFrom, at).byte(op).u32(to);

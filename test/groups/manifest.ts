@@ -36,6 +36,7 @@ export const GROUPS: Record<string, string[]> = {
     'test/engine/bridge.test.ts',
     'test/engine/determinism.test.ts',
     'test/engine/demangle.test.ts',
+    'test/engine/fuel-profile-formats.test.ts',
     'test/engine/examples.test.ts',
     'test/engine/frames.test.ts',
     'test/engine/frames-dwarf.test.ts',
