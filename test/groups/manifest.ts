@@ -37,6 +37,7 @@ export const GROUPS: Record<string, string[]> = {
     'test/engine/determinism.test.ts',
     'test/engine/demangle.test.ts',
     'test/engine/fuel-profile-formats.test.ts',
+    'test/engine/fuel-profile.test.ts',
     'test/engine/examples.test.ts',
     'test/engine/frames.test.ts',
     'test/engine/frames-dwarf.test.ts',
@@ -120,6 +121,7 @@ export const GROUPS: Record<string, string[]> = {
   ],
   'e2e-server': [
     'test/e2e/server.test.ts',
+    'test/e2e/profile.test.ts',
     'test/e2e/http-statuses.test.ts',
     'test/e2e/config.test.ts',
     'test/e2e/overload.test.ts',

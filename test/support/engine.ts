@@ -77,6 +77,7 @@ export interface RunOptions {
   limits?: Partial<Limits>;
   config?: Partial<EngineConfig>;
   inspectMemory?: ExecuteInput['inspectMemory'];
+  fuelProfile?: ExecuteInput['fuelProfile'];
 }
 
 export function input(o: RunOptions): ExecuteInput {
@@ -90,6 +91,7 @@ export function input(o: RunOptions): ExecuteInput {
   if (o.args) inp.args = o.args;
   if (o.input !== undefined) inp.input = typeof o.input === 'string' ? new TextEncoder().encode(o.input) : o.input;
   if (o.inspectMemory) inp.inspectMemory = o.inspectMemory;
+  if (o.fuelProfile) inp.fuelProfile = o.fuelProfile;
   return inp;
 }
 
