@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { DEFAULT_LIMITS, MAX_LIMITS } from '../engine/defaults.js';
 import { badRequest } from '../engine/errors.js';
 import type { Limits } from '../engine/execute.js';
+import { type ProfileTarget, profileTarget } from './profile-file.js';
 
 export const HELP = Symbol('help');
 
@@ -26,6 +27,8 @@ export interface RunArgs {
   limits: Limits;
   /** The Iroha profile (--iroha-context-hex), or null. */
   iroha: IrohaArgs | null;
+  /** --profile FILE: the fuel profile's file and format, or null. */
+  profile: ProfileTarget | null;
 }
 
 export interface IrohaArgs {
@@ -131,6 +134,7 @@ const RUN_OPTIONS: Options = {
   'iroha-context': { type: 'string' },
   'iroha-responses': { type: 'string' },
   'iroha-callback': { type: 'string' },
+  profile: { type: 'string' },
 };
 
 /** The Iroha profile's options, checked against the ones that do not apply to it. */
@@ -198,6 +202,7 @@ export function parseRunArgs(argv: string[]): RunArgs | typeof HELP {
       timeoutMs,
     },
     iroha,
+    profile: v.profile === undefined ? null : profileTarget(v.profile),
   };
 }
 
@@ -234,6 +239,8 @@ export function parseIrohaInputArgs(argv: string[], command: string, options: st
 
 export interface SnapshotArgs {
   file: string;
+  /** --profile: each call's fuel per function too. */
+  profile: boolean;
   out?: string;
   check?: string;
   /** Growth allowed by --check, in percent. */
@@ -241,8 +248,9 @@ export interface SnapshotArgs {
 }
 
 export function parseSnapshotArgs(argv: string[]): SnapshotArgs | typeof HELP {
-  const p = parse(argv, { out: { type: 'string', short: 'o' }, check: { type: 'string' }, tolerance: { type: 'string' } });
+  const p = parse(argv, { out: { type: 'string', short: 'o' }, check: { type: 'string' }, tolerance: { type: 'string' }, profile: { type: 'boolean' } });
   if (p === HELP) return p;
+  const profile = p.values.profile === true;
   const v = p.values as Record<string, string | undefined>;
   const file = onePositional(p.positionals, 'a FILE.json (a JSON array of `run` argument lists)', 'snapshot');
   let tolerance = 0;
@@ -251,5 +259,5 @@ export function parseSnapshotArgs(argv: string[]): SnapshotArgs | typeof HELP {
     tolerance = Number(v.tolerance);
     if (!/^\d+(\.\d+)?$/.test(v.tolerance) || tolerance > 1000) throw badRequest(`--tolerance must be a percentage from 0 to 1000, got \`${v.tolerance}\``);
   }
-  return { file, tolerance, ...(v.out !== undefined ? { out: v.out } : {}), ...(v.check !== undefined ? { check: v.check } : {}) };
+  return { file, tolerance, profile, ...(v.out !== undefined ? { out: v.out } : {}), ...(v.check !== undefined ? { check: v.check } : {}) };
 }

@@ -47,15 +47,19 @@ export function readCalls(path: string): string[][] {
   return list as string[][];
 }
 
-/** Each call run in order as `run` runs it (its own worker thread); a refused call is a request error answer. */
-export async function runCalls(list: string[][]): Promise<Array<{ args: string[]; answer: Exclude<JobAnswer, { internal: string }> }>> {
+/**
+ * Each call run in order as `run` runs it (its own worker thread); a refused call is a request error
+ * answer. `profile`: each with a fuel profile (the JSON object; a call's own --profile file is refused).
+ */
+export async function runCalls(list: string[][], profile = false): Promise<Array<{ args: string[]; answer: Exclude<JobAnswer, { internal: string }> }>> {
   const out: Array<{ args: string[]; answer: Exclude<JobAnswer, { internal: string }> }> = [];
   for (const [i, args] of list.entries()) {
     let answer: JobAnswer;
     try {
       const parsed = parseRunArgs(args);
       if (parsed === HELP) throw badRequest(`call ${i}: --help is not a call`);
-      answer = await answerJob(makeJob(parsed));
+      if (parsed.profile) throw badRequest(`call ${i}: --profile FILE is for \`run\` (\`snapshot --profile\` profiles every call)`);
+      answer = await answerJob({ ...makeJob(parsed), ...(profile ? { fuelProfile: { format: 'json' as const } } : {}) });
     } catch (e) {
       if (!(e instanceof RequestError)) throw e;
       answer = { requestError: { kind: e.kind, message: e.message }, code: EXIT.request };

@@ -1,5 +1,5 @@
 /** Messages between `run` (main thread) and its worker (run-worker.ts). */
-import type { ExecutionResult, LinkOptions, Limits } from '../engine/execute.js';
+import type { ExecuteInput, ExecutionResult, LinkOptions, Limits } from '../engine/execute.js';
 import type { ModuleInfo } from '../engine/prepare.js';
 import type { IrohaInput } from '../engine/profiles/iroha/abi.js';
 
@@ -12,6 +12,8 @@ export interface RunJob {
   input: Uint8Array;
   limits: Limits;
   iroha?: IrohaInput;
+  /** A fuel profile in this format (docs/PROFILING.md). */
+  fuelProfile?: ExecuteInput['fuelProfile'];
 }
 
 export type WorkerMessage =

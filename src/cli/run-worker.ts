@@ -24,6 +24,7 @@ try {
     input: job.input,
     limits: job.limits,
     ...(job.iroha ? { iroha: job.iroha } : {}),
+    ...(job.fuelProfile ? { fuelProfile: job.fuelProfile } : {}),
   };
   post({ type: 'result', result: execute(input, DEFAULT_ENGINE_CONFIG, { prepareMs }) });
 } catch (e) {

@@ -14,6 +14,7 @@ import { readContext } from './iroha-command.js';
 import { EXIT, printBacktrace, printInternal, printJson, printRequestError } from './output.js';
 import type { RunJob, WorkerMessage } from './run-protocol.js';
 import { RUN_USAGE } from './usage.js';
+import { type ProfileTarget, writeProfile } from './profile-file.js';
 import { DEFAULT_ENGINE_CONFIG, workerStackMb } from '../engine/defaults.js';
 
 /** Stack of the worker thread: derived from the stack budget, so that the budget runs out before V8's limit. */
@@ -25,7 +26,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(RUN_USAGE);
     return EXIT.ok;
   }
-  return runJob(makeJob(args));
+  return runJob(makeJob(args), args.profile);
 }
 
 export function makeJob(a: RunArgs): RunJob {
@@ -44,6 +45,7 @@ export function makeJob(a: RunArgs): RunJob {
     input,
     limits: a.limits,
     ...(iroha ? { iroha: iroha.input } : {}),
+    ...(a.profile ? { fuelProfile: { format: a.profile.format } } : {}),
   };
 }
 
@@ -87,10 +89,14 @@ export type JobAnswer =
   | { requestError: { kind: string; message: string }; code: number }
   | { internal: string; code: number };
 
-/** Runs the job in a worker; prints the body; resolves to the exit code. */
-export async function runJob(job: RunJob): Promise<number> {
+/** Runs the job in a worker; prints the body (and writes its fuel profile to `profile`); resolves to the exit code. */
+export async function runJob(job: RunJob, profile: ProfileTarget | null = null): Promise<number> {
   const a = await answerJob(job);
   if ('result' in a) {
+    if (profile && a.result.profile) {
+      a.result.profile = writeProfile(profile, a.result.profile);
+      process.stderr.write(`fuel profile (${profile.format}${profile.gzip ? ', gzipped' : ''}): ${a.result.profile.total} fuel → ${profile.path}\n`);
+    }
     printJson(a.result);
     printBacktrace(a.result.error);
   }

@@ -7,6 +7,7 @@
  * are listed without failing it.
  */
 import { badRequest } from '../engine/errors.js';
+import type { FuelProfileReport } from '../engine/fuel-profile/report.js';
 import { HELP, parseSnapshotArgs } from './args.js';
 import { readCalls, runCalls } from './batch.js';
 import { readText, writeBytes } from './files.js';
@@ -20,6 +21,8 @@ export interface SnapshotCall {
   outcome: string;
   /** fuel.consumed; null when refused. */
   fuel: number | null;
+  /** With --profile: the fuel of each function's own code (and of each host import), `contract:12 kv::insert_lines` → self. */
+  functions?: Record<string, number>;
 }
 
 export interface Snapshot {
@@ -35,11 +38,13 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   }
   const baseline = args.check === undefined ? null : readSnapshot(args.check);
   const calls: SnapshotCall[] = [];
-  for (const { args: callArgs, answer } of await runCalls(readCalls(args.file))) {
+  for (const { args: callArgs, answer } of await runCalls(readCalls(args.file), args.profile)) {
     const call = callArgs.join(' ');
     if (calls.some((c) => c.call === call)) throw badRequest(`FILE: the call \`${call}\` is there twice (a snapshot names calls by their arguments)`);
-    if ('result' in answer) calls.push({ call, outcome: answer.result.ok ? 'ok' : answer.result.error!.kind, fuel: answer.result.fuel.consumed });
-    else calls.push({ call, outcome: `refused: ${answer.requestError.kind}`, fuel: null });
+    if ('result' in answer) {
+      const profile = answer.result.profile;
+      calls.push({ call, outcome: answer.result.ok ? 'ok' : answer.result.error!.kind, fuel: answer.result.fuel.consumed, ...(profile ? { functions: perFunction(profile) } : {}) });
+    } else calls.push({ call, outcome: `refused: ${answer.requestError.kind}`, fuel: null });
   }
   const snapshot: Snapshot = { unit: 'fuel', calls };
   if (args.out !== undefined) writeBytes(args.out, new TextEncoder().encode(`${JSON.stringify(snapshot, null, 2)}\n`), '--out');
@@ -48,6 +53,14 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   const { lines, failed } = compare(snapshot, baseline, args.tolerance);
   process.stdout.write(`${lines.join('\n')}\n`);
   return failed ? EXIT.outcome : EXIT.ok;
+}
+
+/** A profile's rows by a stable name: `contract:12 kv::insert_lines`, `host host.log`, `(other)`. */
+function perFunction(p: FuelProfileReport): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of p.functions) out[f.module === null ? '(other)' : `${f.module}:${f.index}${f.name ? ` ${f.name}` : ''}`] = f.self;
+  for (const h of p.host) out[`host ${h.module ? `${h.module}:` : ''}${h.import}`] = h.fuel;
+  return out;
 }
 
 function readSnapshot(path: string): Snapshot {

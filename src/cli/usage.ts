@@ -47,6 +47,9 @@ Options:
   --fuel N                fuel limit (default ${DEFAULT_LIMITS.fuel}, at most ${MAX_LIMITS.fuel})
   --memory-bytes N        linear memory limit in bytes (default ${DEFAULT_LIMITS.memoryBytes}, at most ${MAX_LIMITS.memoryBytes})
   --timeout-ms N          wall-clock limit of the execution in ms (default ${DEFAULT_LIMITS.timeoutMs}, at most ${MAX_LIMITS.timeoutMs})
+  --profile FILE          write the fuel profile (docs/PROFILING.md) to FILE, in the format its name
+                          says: .speedscope.json, .folded (collapsed stacks), .pb.gz (pprof), .json;
+                          the printed body has the profile's rows
   -h, --help              show this text
 
 The Iroha profile (a module built by Iroha's toolchain, importing \`iroha\`; docs/IROHA.md):
@@ -75,7 +78,7 @@ Options:
   -h, --help              show this text
 `;
 
-export const SNAPSHOT_USAGE = `Usage: wasm-runner snapshot FILE.json [--out SNAPSHOT.json] [--check BASELINE.json] [--tolerance PCT]
+export const SNAPSHOT_USAGE = `Usage: wasm-runner snapshot FILE.json [--out SNAPSHOT.json] [--check BASELINE.json] [--tolerance PCT] [--profile]
 
 Runs FILE's calls in order (FILE as for \`batch\`: a JSON array of \`run\` argument lists) and writes the fuel
 of each: {"unit": "fuel", "calls": [{"call", "outcome", "fuel"}]}, each call named by its arguments, its
@@ -88,6 +91,8 @@ Options:
   -o, --out FILE          write the snapshot to FILE (with --check: also write it)
   --check BASELINE.json   compare with a snapshot written before
   --tolerance PCT         growth --check allows, in percent (default 0)
+  --profile               each call's fuel per function too ("functions": {"contract:12 name": fuel});
+                          --check still compares the calls' totals
   -h, --help              show this text
 `;
 

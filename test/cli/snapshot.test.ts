@@ -91,3 +91,35 @@ t.test('bad files and options: exit 2 with a message', async (t) => {
     t.match(r.stdout + r.stderr, message, args.join(' '));
   }
 });
+
+t.test('run --profile FILE: the format by the name; snapshot --profile: fuel per function', async (t) => {
+  const kv = [EX('kv.wasm'), '--lib', EX('library.wasm'), '--input-hex', Buffer.from('b=2\na=1\nc=3\n').toString('hex')];
+  const files = { json: tmp.file('p.json', ''), speedscope: tmp.file('p.speedscope.json', ''), folded: tmp.file('p.folded', ''), pprof: tmp.file('p.pb.gz', '') };
+  for (const [what, path] of Object.entries(files)) {
+    const r = await cliAsync('run', ...kv, '--profile', path);
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stderr, `22922 fuel → ${path}`, `${what}: said on stderr`);
+    const body = r.json();
+    t.equal(body.profile.total, 22_922, `${what}: the printed body has the profile's rows`);
+    t.equal(body.profile.data, undefined, `${what}: not the file's data`);
+  }
+  t.equal(JSON.parse(readFileSync(files.json, 'utf8')).total, 22_922);
+  t.equal(JSON.parse(readFileSync(files.speedscope, 'utf8')).profiles[0].weights.reduce((a: number, b: number) => a + b, 0), 22_922);
+  const folded = readFileSync(files.folded, 'utf8').trim().split('\n');
+  t.equal(folded.reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0), 22_922);
+  const { gunzipSync } = await import('node:zlib');
+  const { Profile } = await import('pprof-format');
+  const pprof = Profile.decode(gunzipSync(readFileSync(files.pprof)));
+  t.equal(pprof.sample.reduce((n, s) => n + Number(s.value[0]), 0), 22_922, '.pb.gz: gzipped pprof');
+
+  const bad = await cliAsync('run', ...kv, '--profile', tmp.file('p.svg', ''));
+  t.equal(bad.code, 2);
+  t.match(bad.json().error.message, /\.speedscope\.json/);
+
+  const file = tmp.file('profile-calls.json', JSON.stringify([kv]));
+  const snap = await cliAsync('snapshot', file, '--profile');
+  t.equal(snap.code, 0, snap.stderr);
+  const fns = snap.json().calls[0].functions as Record<string, number>;
+  t.equal(Object.values(fns).reduce((a, b) => a + b, 0), 22_922, 'the functions and host imports sum to the call');
+  t.ok(Object.keys(fns).some((k) => k.includes('kv::insert_lines')), 'named');
+});
