@@ -6,7 +6,7 @@
  * tail calls, tables and `ref.func` through the moved function indices; the size bounds.
  */
 import t from 'tap';
-import { exampleModule, run, watModule, type RunOptions } from '../support/engine.js';
+import { type Assert, exampleModule, run, watModule, type RunOptions } from '../support/engine.js';
 import { wat } from '../support/wat.js';
 import { prep } from '../support/engine.js';
 import type { ExecutionResult } from '../../src/engine/execute.js';
@@ -77,7 +77,7 @@ function profiled(o: RunOptions, format: 'json' | 'speedscope' | 'collapsed' | '
 }
 
 /** The profile's invariants: sums exact, sorted, the rows well formed. */
-function checkSums(t: Tap.Test, r: ExecutionResult, what: string): FuelProfileReport {
+function checkSums(t: Assert, r: ExecutionResult, what: string): FuelProfileReport {
   const p = r.profile!;
   t.ok(p, `${what}: a profile`);
   t.equal(p.unit, 'fuel');
