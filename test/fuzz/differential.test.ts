@@ -6,7 +6,9 @@
  * - the instrumented module (fast and exact fuel variants) validates;
  * - with ample fuel every step (instantiation and start, each export with deterministic arguments)
  *   gives the same values or trap, the same logged `fuzzing-support` calls, the same globals, and
- *   the same final memory as the original; the exact variant the same fuel as the fast one;
+ *   the same final memory as the original; the exact variant the same fuel as the fast one; the
+ *   profiling variant (defined functions moved past its hooks) the same outcomes, globals, memory and
+ *   fuel as the exact one, its hooks naming defined functions, fuel never going up, exits matching entries;
  * - with small limits (0, 1, 10, 100, half, all but one) a call stops out of fuel with the meter's
  *   flag, consumed = limit and no import call beyond the ample run's; with exactly its consumption it
  *   completes as before, 0 left;

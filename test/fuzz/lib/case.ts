@@ -16,6 +16,7 @@ import { WasmFormatError } from '../../../src/wasm/leb.js';
 import { HOOK_EXPORTS, METER_GLOBALS, METER_MODULE, MeterFlag } from '../../../src/wasm/meter-abi.js';
 import { type FuncType, type WasmModule, funcTypeOf } from '../../../src/wasm/module.js';
 import { readModule } from '../../../src/wasm/reader.js';
+import { PROFILE_HOOKS } from '../../../src/wasm/profile-hooks.js';
 import { PROBE_MEMORY, addProbes, globalTypes, probeGlobal } from './probe.js';
 import { Prng } from './prng.js';
 
@@ -61,6 +62,8 @@ export interface StepRecord {
   /** Instrumented only: fuel left (least of the shared global and the module's copy) and the flags. */
   left?: bigint;
   flags?: number;
+  /** The profiling variant: what its hooks did wrong in this step (a function index out of range, fuel going up, an exit not matching the entry). */
+  hookProblems?: string[];
 }
 
 export interface Step {
@@ -173,6 +176,8 @@ export function argsFor(seed: number, index: number, params: number[]): ArgValue
 interface Subject {
   module: WebAssembly.Module;
   instrumented: boolean;
+  /** The profiling variant (wasm/profile-hooks.ts): its hooks are checked as they are called. */
+  profiled?: boolean;
   /** Limits of the memory the instrumented module imports as `__meter.memory` (option `importMemory`). */
   memoryImport?: { min: number; max: number | null } | null;
 }
@@ -257,6 +262,7 @@ function runSession(plan: Plan, subject: Subject, until: number, fuelAt: (k: num
     const zero = t === 'i64' ? 0n : t === 'externref' || t === 'anyfunc' || (t as string) === 'funcref' ? null : 0;
     (host[imp.module] ??= {})[imp.name] = new WebAssembly.Global({ value: t, mutable: imp.global.mutable }, zero);
   }
+  const hooks = profileHooks(plan);
   let memory: WebAssembly.Memory | null = null;
   if (meter) {
     const imp: Record<string, unknown> = {
@@ -265,6 +271,7 @@ function runSession(plan: Plan, subject: Subject, until: number, fuelAt: (k: num
       [METER_GLOBALS.pages]: meter.pages,
       [METER_GLOBALS.flags]: meter.flags,
     };
+    if (subject.profiled) Object.assign(imp, hooks.imports);
     const lim = subject.memoryImport;
     if (lim) {
       memory = new WebAssembly.Memory({ initial: lim.min, ...(lim.max !== null && { maximum: lim.max }) });
@@ -287,6 +294,7 @@ function runSession(plan: Plan, subject: Subject, until: number, fuelAt: (k: num
       meter.depth.value = plan.options.depth;
       meter.flags.value = 0;
     }
+    hooks.reset(limit);
     let outcome: Outcome;
     try {
       let result: unknown;
@@ -310,6 +318,7 @@ function runSession(plan: Plan, subject: Subject, until: number, fuelAt: (k: num
       else outcome = { kind: 'error', message: `${(e as Error)?.constructor?.name}: ${(e as Error)?.message}` };
     }
     const rec: StepRecord = { outcome, logs, globals: snapshot() };
+    if (subject.profiled) rec.hookProblems = hooks.finish(outcome.kind === 'ok');
     if (meter) {
       let left = meter.fuel.value as bigint;
       const copy = instance?.exports[HOOK_EXPORTS.fuel];
@@ -331,6 +340,47 @@ function runSession(plan: Plan, subject: Subject, until: number, fuelAt: (k: num
   if (exported instanceof WebAssembly.Memory) mem = new Uint8Array(exported.buffer).slice();
   else if (memory) mem = new Uint8Array(memory.buffer).slice();
   return { records, memory: mem, stoppedAt: k };
+}
+
+/**
+ * The profiling hooks as the engine's profiler relies on them: each names a defined function of the
+ * original module, the fuel they report never goes up, each exit is the innermost entry's, and a call
+ * that returns leaves no entry open.
+ */
+function profileHooks(plan: Plan) {
+  const imported = plan.imports.filter((i) => i.kind === 'func').length;
+  const defined = plan.m.code.length;
+  let stack: number[] = [];
+  let last = 0;
+  let problems: string[] = [];
+  const seen = (what: string, index: number, fuel: number) => {
+    if (problems.length >= 3) return;
+    if (!(index >= imported && index < imported + defined)) problems.push(`${what}(${index}): not a defined function`);
+    if (fuel > last) problems.push(`${what}(${index}): fuel went up from ${last} to ${fuel}`);
+    last = fuel;
+  };
+  return {
+    imports: {
+      [PROFILE_HOOKS.enter]: (index: number, fuel: number) => {
+        seen('enter', index, fuel);
+        stack.push(index);
+      },
+      [PROFILE_HOOKS.exit]: (index: number, fuel: number) => {
+        seen('exit', index, fuel);
+        const top = stack.pop();
+        if (top !== index && problems.length < 3) problems.push(`exit(${index}) but the innermost entry is ${top}`);
+      },
+    },
+    reset(limit: bigint) {
+      stack = [];
+      problems = [];
+      last = Number(limit);
+    },
+    finish(returned: boolean): string[] {
+      if (returned && stack.length && problems.length < 3) problems.push(`${stack.length} entries left open: ${stack.slice(-3).join(', ')}`);
+      return problems;
+    },
+  };
 }
 
 const show = (o: Outcome) => ('values' in o ? `ok [${o.values.join(', ')}]` : 'message' in o ? `${o.kind}: ${o.message}` : o.kind);
@@ -449,6 +499,9 @@ export function runCase(seed: number, original: Uint8Array, opts: Partial<CaseOp
   }
   const exact = compile({ ...FUZZ_OPTIONS, localFuel: false }, 'exact');
   if (!fast || !exact || typeof exact === 'string') return done();
+  const profiled = compile({ ...FUZZ_OPTIONS, localFuel: false, profile: true }, 'profiled');
+  if (!profiled || typeof profiled === 'string') return done();
+  profiled.profiled = true;
   const originalModule = new WebAssembly.Module(probe as BufferSource);
 
   // 3. ample fuel: instrumented first (a cap catches loops), then the original up to what finished
@@ -515,6 +568,17 @@ export function runCase(seed: number, original: Uint8Array, opts: Partial<CaseOp
     if (e && (r.outcome.kind === 'ok' || r.outcome.kind === 'oof') && e.fuel !== r.fuel) {
       finding('fast/exact', `fuel ${r.fuel} (fast) vs ${e.fuel} (exact)`, plan.steps[k]!.what);
     }
+  });
+  // the profiling variant: the exact variant's outcomes, fuel (whatever the outcome), globals and memory; its hooks well formed
+  const profiledRun = runSession(plan, profiled, n, cap);
+  if (compareRuns('exact/profiled', exactRun, profiledRun, exactRun.records.length)) {
+    const d = memDiff(exactRun.memory, profiledRun.memory);
+    if (d) finding('exact/profiled', d, 'final memory');
+  }
+  profiledRun.records.forEach((r, k) => {
+    const e = exactRun.records[k];
+    if (e && e.fuel !== r.fuel) finding('exact/profiled', `fuel ${e.fuel} (exact) vs ${r.fuel} (profiled)`, plan.steps[k]!.what);
+    for (const p of r.hookProblems ?? []) finding('profile-hooks', p, plan.steps[k]!.what);
   });
 
   // 5. small limits: out of fuel (flagged, consumed = limit, no effects beyond the ample run's), and
