@@ -22,6 +22,7 @@ export const GROUPS: Record<string, string[]> = {
     'test/wasm/nan-canon.test.ts',
     'test/wasm/meter-sync.test.ts',
     'test/wasm/instrument.test.ts',
+    'test/wasm/profile-variant.test.ts',
     'test/wasm/policy.test.ts',
     'test/wasm/standalone.test.ts',
   ],
