@@ -116,6 +116,16 @@ t.test('run --profile FILE: the format by the name; snapshot --profile: fuel per
   t.equal(bad.code, 2);
   t.match(bad.json().error.message, /\.speedscope\.json/);
 
+  // the Iroha profile: its host functions are frames too
+  const iroha = ['--iroha-context', EX('../iroha/inputs/query_assets.json')];
+  const plain = await cliAsync('run', EX('../iroha/query_assets_and_save_cursor.wasm'), ...iroha);
+  const prof = await cliAsync('run', EX('../iroha/query_assets_and_save_cursor.wasm'), ...iroha, '--profile', tmp.file('iroha.json', ''));
+  t.equal(prof.code, 0, prof.stderr);
+  const ip = prof.json().profile;
+  t.equal(ip.total, plain.json().fuel.consumed, 'Iroha: the same fuel as the ordinary run');
+  t.equal(ip.functions.reduce((n: number, f: { self: number }) => n + f.self, 0) + ip.host.reduce((n: number, h: { fuel: number }) => n + h.fuel, 0), ip.total);
+  t.same(ip.host.map((h: { import: string }) => h.import).sort(), ['iroha.execute_instruction', 'iroha.execute_query'], 'Iroha: its imports as host rows');
+
   const file = tmp.file('profile-calls.json', JSON.stringify([kv]));
   const snap = await cliAsync('snapshot', file, '--profile');
   t.equal(snap.code, 0, snap.stderr);
