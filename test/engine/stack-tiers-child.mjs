@@ -5,6 +5,7 @@
 // against the charged budget per level. Uses dist/ (npm run build).
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 
 const dist = new URL('../../dist/', import.meta.url);
 const load = (path) => import(new URL(path, dist).href);
@@ -40,6 +41,10 @@ function executions({ cases, budget }) {
         const r = execute({ contract, library, link: c.link, entrypoint: c.entry, args, limits: { fuel: 1e10, memoryBytes: 64 * MIB, timeoutMs: 60_000 } }, config);
         out.push({ name: c.name, args, ok: r.ok, kind: r.error?.kind ?? null, message: r.error?.message ?? null, fuel: r.fuel.consumed, frames: r.error?.frames ?? null, framesOmitted: r.error?.framesOmitted ?? null });
       }
+      // profiled: the hooks call into JavaScript at every depth, and must not reach V8's own limit either
+      const p = execute({ contract, library, link: c.link, entrypoint: c.entry, args, limits: { fuel: 1e10, memoryBytes: 64 * MIB, timeoutMs: 60_000 }, fuelProfile: { format: 'collapsed' } }, config);
+      const digest = createHash('sha256').update(JSON.stringify(p.profile)).digest('hex');
+      out.push({ name: `${c.name} (profiled)`, args, ok: p.ok, kind: p.error?.kind ?? null, message: p.error?.message ?? null, fuel: p.fuel.consumed, frames: p.error?.frames ?? null, framesOmitted: p.error?.framesOmitted ?? null, profile: { total: p.profile.total, sha256: digest } });
     }
   }
   return out;

@@ -2,7 +2,8 @@
  * The stack budget is deterministic across V8's tiers (docs/ABI.md, Stack): the same executions run
  * in child processes pinned to Liftoff (--liftoff-only) and to TurboFan (--no-liftoff), each in a
  * worker whose stack is derived from the budget as the pool's are, and must give the same outcome,
- * message, fuel and frames, never V8's own limit. Stack-heavy shapes: many locals, a deep operand stack,
+ * message, fuel, frames and fuel profile (the profiling variant's hooks call into JavaScript at every
+ * depth), never V8's own limit. Stack-heavy shapes: many locals, a deep operand stack,
  * v128 locals, mutual recursion through call_indirect, repeated expressions (TurboFan keeps them
  * alive), a small callee V8 may inline, tail calls, recursion across the bridge and in shared mode.
  * Per shape it also measures V8's real stack per recursion level against the charge per level: the
@@ -166,7 +167,7 @@ t.test('the stack budget gives the same outcome and fuel in Liftoff and TurboFan
   const file = join(mkdtempSync(join(tmpdir(), 'stack-tiers-')), 'cases.json');
   writeFileSync(file, JSON.stringify({ budget: BUDGET, cases, measure: compiled }));
 
-  type Result = { name: string; args: number[]; ok: boolean; kind: string | null; message: string | null; fuel: number; frames: unknown[] | null; framesOmitted: number | null };
+  type Result = { name: string; args: number[]; ok: boolean; kind: string | null; message: string | null; fuel: number; frames: unknown[] | null; framesOmitted: number | null; profile?: { total: number; sha256: string } };
   type Margin = { name: string; realPerLevel: number; chargedPerLevel: number; engineLimit: boolean; budgetLimit: boolean };
   const runs = new Map<string, { results: Result[]; margins: Margin[] }>();
   for (const [tier, flags] of TIERS) {
@@ -182,6 +183,15 @@ t.test('the stack budget gives the same outcome and fuel in Liftoff and TurboFan
     if (!r.ok) t.same([r.kind, r.message], ['stack_overflow', stackBudgetMessage(BUDGET)], `${r.name} ${JSON.stringify(r.args)}: the budget`);
   }
   const outcome = (name: string, args: number[]) => liftoff.results.find((r) => r.name === name && JSON.stringify(r.args) === JSON.stringify(args))!;
+  const profiled = liftoff.results.filter((r) => r.name.endsWith(' (profiled)'));
+  t.ok(profiled.length > 0, 'profiled runs in both tiers (their profiles compared above by sha256)');
+  for (const r of profiled) {
+    const plain = outcome(r.name.replace(' (profiled)', ''), r.args);
+    const { name: _n, profile, ...rest } = r;
+    const { name: _m, ...want } = plain;
+    t.same(rest, want, `${r.name} ${JSON.stringify(r.args)}: the ordinary run's outcome, fuel and frames`);
+    t.equal(profile!.total, r.fuel, `${r.name} ${JSON.stringify(r.args)}: the profile sums to the fuel`);
+  }
   for (const c of compiled) {
     t.ok(outcome(c.name, [50]).ok, `${c.name}: 50 levels fit`);
     t.notOk(outcome(c.name, [1_000_000]).ok, `${c.name}: a million do not`);
