@@ -11,7 +11,8 @@
 #   deps  — production dependencies only: `npm ci --omit=dev --ignore-scripts`. `--ignore-scripts` skips
 #           `prepare` (there is no TypeScript here) and is safe: no production dependency has an install
 #           script (only esbuild, a dev dependency, has one).
-#   runtime — dist/ from build, node_modules/ from deps, the config, the API description and the examples.
+#   runtime — dist/ from build, node_modules/ from deps, the config, the API description, the playground page
+#             (public/) and the examples.
 #
 # Why a separate `npm ci --omit=dev --ignore-scripts` rather than `npm prune --omit=dev` in the build stage:
 # both give the same production tree (measured: 30.1 MB, 4,903 files; prune also leaves ~90 kB of empty
@@ -47,6 +48,8 @@ COPY --from=deps /src/node_modules/ node_modules/
 COPY --from=build /src/dist/ dist/
 COPY config/ config/
 COPY openapi.yaml ./
+# the playground page (GET /playground)
+COPY public/ public/
 COPY examples/wasm/ examples/wasm/
 # Hyperledger Iroha's samples (stored at start, not prepared) with their LICENSE and sources
 COPY examples/iroha/ examples/iroha/

@@ -27,6 +27,7 @@ import { executeRoute } from './http/routes/execute.js';
 import { batchRoute } from './http/routes/batch.js';
 import { modulesRoute } from './http/routes/modules.js';
 import { opsRoute } from './http/routes/ops.js';
+import { playgroundRoute } from './http/routes/playground.js';
 import { ExecutionPool } from './pool/pool.js';
 import { ArtifactStore } from './store/artifact-store.js';
 import { ModuleStore } from './store/module-store.js';
@@ -169,6 +170,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     await work.register(modulesRoute, { store, resolver, maxModuleBytes: config.policy.maxModuleBytes });
   });
   await app.register(opsRoute, { pool, store, metrics });
+  await app.register(playgroundRoute);
 
   app.addHook('onReady', async () => {
     if (config.seedExamples) await seedExamples(store, resolver, app);

@@ -2,7 +2,8 @@
  * Optional bearer-token authentication (config `auth`): every request carries
  * `Authorization: Bearer <token>`, compared in constant time, except `GET /health` and `GET /ready`
  * (probes carry no secret, and the answers hold none), the API description (`/docs`, Swagger UI, and `/openapi.yaml`: no secret in them, and
- * a browser cannot send the token to open them) and, unless `auth.metrics` is `token`, `GET /metrics`.
+ * a browser cannot send the token to open them), the playground page (`/playground`, its files) and, unless `auth.metrics` is
+ * `token`, `GET /metrics`.
  * A request without the right token is answered 401 before its body is read.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -26,8 +27,10 @@ export const OPEN: Array<Record<string, string[]>> = [];
 export const OPEN_OR_TOKEN: Array<Record<string, string[]>> = [{}, { bearerAuth: [] }];
 
 /** Paths a GET needs no token for, besides /health, /ready and (auth.metrics `open`) /metrics. */
-const isApiDescription = (path: string) =>
-  path === '/openapi.yaml' || path === '/docs' || (path.startsWith('/docs/') && !path.includes('..') && !path.includes('%'));
+const under = (path: string, prefix: string) => path === prefix || (path.startsWith(`${prefix}/`) && !path.includes('..') && !path.includes('%'));
+const isApiDescription = (path: string) => path === '/openapi.yaml' || under(path, '/docs');
+/** The playground page and its files (src/http/routes/playground.ts): no secret in them; the page sends the token typed into it. */
+const isPlayground = (path: string) => under(path, '/playground');
 
 export function registerAuth(app: FastifyInstance, c: Config['auth']): void {
   if (c.token === null) return;
@@ -36,7 +39,7 @@ export function registerAuth(app: FastifyInstance, c: Config['auth']): void {
   const open = new Set(['/health', '/ready', ...(c.metrics === 'open' ? ['/metrics'] : [])]);
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?', 1)[0]!;
-    if ((req.method === 'GET' || req.method === 'HEAD') && (open.has(path) || isApiDescription(path))) return;
+    if ((req.method === 'GET' || req.method === 'HEAD') && (open.has(path) || isApiDescription(path) || isPlayground(path))) return;
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer ([^\s]+)$/i.exec(header.trim()) : null;
     if (m && timingSafeEqual(digest(m[1]!), expected)) return;

@@ -136,6 +136,7 @@ export const GROUPS: Record<string, string[]> = {
     'test/e2e/hostile-process.test.ts',
     'test/e2e/http-limits.test.ts',
     'test/e2e/swagger-browser.test.ts',
+    'test/e2e/playground-browser.test.ts',
   ],
   process: [
     'test/process/npm-start.test.ts',
