@@ -30,7 +30,22 @@ t.test('run: defaults', async (t) => {
     input: { kind: 'none' },
     limits: DEFAULT_LIMITS,
     iroha: null,
+    profile: null,
   });
+});
+
+t.test('run --profile FILE: the format from the file name', async (t) => {
+  const target = (f: string) => {
+    const a = parseRunArgs(['c.wasm', '--profile', f]);
+    return a === HELP ? null : a.profile;
+  };
+  t.same(target('out/kv.speedscope.json'), { path: 'out/kv.speedscope.json', format: 'speedscope', gzip: false });
+  t.same(target('kv.json'), { path: 'kv.json', format: 'json', gzip: false });
+  t.same(target('kv.folded'), { path: 'kv.folded', format: 'collapsed', gzip: false });
+  t.same(target('kv.collapsed'), { path: 'kv.collapsed', format: 'collapsed', gzip: false });
+  t.same(target('kv.pb.gz'), { path: 'kv.pb.gz', format: 'pprof', gzip: true });
+  t.same(target('KV.PB'), { path: 'KV.PB', format: 'pprof', gzip: false });
+  badRequest(t, () => parseRunArgs(['c.wasm', '--profile', 'kv.svg']), /--profile kv\.svg: the file name says the format/);
 });
 
 t.test('run: the Iroha profile options', async (t) => {
