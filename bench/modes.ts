@@ -17,7 +17,7 @@ import { instrumentModule } from '../src/wasm/instrument.js';
 import { SectionId } from '../src/wasm/module.js';
 import { readModule } from '../src/wasm/reader.js';
 import { ROOT } from './corpus.js';
-import { machine, median, now, progress, table } from './util.js';
+import { interleaved, machine, now, progress, table } from './util.js';
 
 const f = (x: number, digits?: number) => (digits === undefined ? x.toLocaleString('en-US') : x.toFixed(digits));
 
@@ -67,19 +67,8 @@ function runOnce(side: Side['input'], input: Uint8Array, extra: Partial<ExecuteI
   return { r, ms: now() - t };
 }
 
-/** Interleaved rounds: each side once per round, so drift hits all of them alike. Returns median ms. */
 function measure(sides: Array<{ name: string; run: () => { r: ExecutionResult; ms: number } }>): Map<string, { ms: number; r: ExecutionResult }> {
-  for (let i = 0; i < (quick ? 3 : 40); i++) for (const s of sides) s.run(); // warm-up (V8 tiers up hot functions)
-  const times = new Map<string, number[]>(sides.map((s) => [s.name, []]));
-  const last = new Map<string, ExecutionResult>();
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const s of sides) {
-      const { r, ms } = s.run();
-      times.get(s.name)!.push(ms);
-      last.set(s.name, r);
-    }
-  }
-  return new Map(sides.map((s) => [s.name, { ms: median(times.get(s.name)!), r: last.get(s.name)! }]));
+  return interleaved(sides, ROUNDS, quick ? 3 : 40);
 }
 
 const m = machine();

@@ -11,7 +11,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ROOT } from './corpus.js';
-import { machine, median, now, progress, table } from './util.js';
+import { interleaved, machine, now, progress, table } from './util.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -71,20 +71,6 @@ function sideOf(name: string, e: Engine, input: Record<string, unknown>, extra: 
   };
 }
 
-function measure(sides: Side[]): Map<string, { ms: number; r: any }> {
-  for (let i = 0; i < (quick ? 3 : 30); i++) for (const s of sides) s.run();
-  const times = new Map<string, number[]>(sides.map((s) => [s.name, []]));
-  const last = new Map<string, any>();
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const s of sides) {
-      const { r, ms } = s.run();
-      times.get(s.name)!.push(ms);
-      last.set(s.name, r);
-    }
-  }
-  return new Map(sides.map((s) => [s.name, { ms: median(times.get(s.name)!), r: last.get(s.name)! }]));
-}
-
 const m = machine();
 const lines: string[] = [
   `Measured ${m.date} on ${m.cpu} (${m.cores} cores), Node ${m.node}, commit ${m.commit}${baselineDir ? ` against the checkout ${baselineDir}` : ''}; ${ROUNDS} interleaved rounds, medians, in-process (no HTTP, no worker hand-over).`,
@@ -99,7 +85,7 @@ for (const w of WORK) {
     sideOf('profiled (json)', current, input, { fuelProfile: { format: 'json' } }),
     sideOf('profiled (speedscope)', current, input, { fuelProfile: { format: 'speedscope' } }),
   ];
-  const res = measure(sides);
+  const res = interleaved(sides, ROUNDS, quick ? 3 : 30);
   const base = res.get('ordinary')!;
   for (const [name, { r }] of res) {
     if (r.fuel.consumed !== base.r.fuel.consumed || JSON.stringify(r.result) !== JSON.stringify(base.r.result)) throw new Error(`${name} disagrees with the ordinary run on ${w.name}`);

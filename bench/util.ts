@@ -109,3 +109,22 @@ export const fmt = {
 export function progress(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
+
+/**
+ * Interleaved rounds: every side once per round, so drift (frequency, GC, other processes) hits them
+ * alike and their ratios hold on a noisy machine. `warmup` rounds first (V8 tiers up hot functions).
+ * Answers each side's median ms and its last result.
+ */
+export function interleaved<R>(sides: Array<{ name: string; run: () => { r: R; ms: number } }>, rounds: number, warmup: number): Map<string, { ms: number; r: R }> {
+  for (let i = 0; i < warmup; i++) for (const s of sides) s.run();
+  const times = new Map<string, number[]>(sides.map((s) => [s.name, []]));
+  const last = new Map<string, R>();
+  for (let round = 0; round < rounds; round++) {
+    for (const s of sides) {
+      const { r, ms } = s.run();
+      times.get(s.name)!.push(ms);
+      last.set(s.name, r);
+    }
+  }
+  return new Map(sides.map((s) => [s.name, { ms: median(times.get(s.name)!), r: last.get(s.name)! }]));
+}

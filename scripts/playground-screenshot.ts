@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
@@ -17,17 +17,6 @@ const ROOT = resolve(import.meta.dirname, '..');
 const OUT = resolve(process.argv[2] ?? join(ROOT, 'docs/images/playground-kv.png'));
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
-/** A port nothing listens on now (the service binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'wcr-screenshot-'));
 const port = await freePort();

@@ -9,7 +9,7 @@
  * sample). Exits 1 when any answer was wrong or failed.
  */
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,17 +35,6 @@ if (opt.url && !/^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?$/.test(opt.url)) {
   process.exit(2);
 }
 
-/** A port nothing listens on now (the service binds it a moment later). */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer();
-    s.once('error', fail);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => done(port));
-    });
-  });
-}
 
 let url = opt.url;
 let stop = async () => {};

@@ -19,30 +19,14 @@ const LIBRARY = `(module
   (memory (export "memory") 1)
   (func $sq (param i32) (result i32) local.get 0 local.get 0 i32.mul)
   (func $fact (export "fact") (param i32) (result i32)
-    local.get 0
-    i32.eqz
-    if (result i32)
-      i32.const 1
-    else
-      local.get 0
-      local.get 0
-      i32.const 1
-      i32.sub
-      call $fact
-      i32.mul
-    end)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 1))
+      (else (i32.mul (local.get 0) (call $fact (i32.sub (local.get 0) (i32.const 1)))))))
   (func (export "sumsq") (param i32 i32) (result i32) local.get 0 call $sq local.get 1 call $sq i32.add)
   (func $down (export "down") (param i32) (result i32)
-    local.get 0
-    i32.eqz
-    if (result i32)
-      i32.const 0
-    else
-      local.get 0
-      i32.const 1
-      i32.sub
-      return_call $down
-    end)
+    (if (result i32) (i32.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (return_call $down (i32.sub (local.get 0) (i32.const 1))))))
   (func (export "boom") (param i32) (result i32) local.get 0 call $sq i32.const 0 i32.div_s i32.const 5 i32.add))`;
 
 const contractSrc = (memory: string) => `(module
