@@ -2,7 +2,8 @@
  * Fuel profiles from the process users run (`dist/server.js`, two worker threads): `"profile": true` on
  * the bundled kv example answers a profile summing exactly to its 22,922 fuel, with demangled Rust
  * names, byte-identical on every request whichever worker ran it; every format decodes (speedscope,
- * collapsed stacks, pprof through pprof-format) to the same fuel; a batch's calls each carry theirs;
+ * collapsed stacks, pprof through pprof-format, and through real `go tool pprof` when Go is installed)
+ * to the same fuel; a batch's calls each carry theirs;
  * an ordinary request's answer has no profile and the same fuel; a bad `profile` is a 400.
  */
 import { createHash } from 'node:crypto';
@@ -71,4 +72,25 @@ t.test('a batch: each call its own profile; a bad profile field is a 400', async
   const bad = await server.request('POST', '/execute', { ...KV, profile: { format: 'svg' } });
   t.equal(bad.status, 400);
   t.match(bad.body.error.message, /body\.profile/);
+});
+
+t.test('pprof as `go tool pprof` reads it (the oracle, when Go is installed)', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const go = spawnSync('go', ['version'], { encoding: 'utf8' });
+  if (go.status !== 0) {
+    t.skip('no `go` on this machine (apt-get install golang-go): pprof is checked with pprof-format above');
+    return;
+  }
+  const pp = await server.request('POST', '/execute', { ...KV, profile: { format: 'pprof' } });
+  const file = join(dir, 'kv.pb');
+  writeFileSync(file, Buffer.from(pp.body.profile.data, 'base64'));
+  const top = spawnSync('go', ['tool', 'pprof', '-top', '-nodecount=3', file], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, HOME: dir } });
+  t.equal(top.status, 0, top.stderr);
+  t.match(top.stdout, /Type: fuel/, 'the sample type');
+  t.match(top.stdout, /of 22922 total/, 'the total');
+  const first = pp.body.profile.functions[0];
+  const row = new RegExp(`^\\s*${first.self} \\S+ \\S+\\s+${first.total} \\S+\\s+library:rt::sha256::compress$`, 'm');
+  t.match(top.stdout, row, `the top function's flat (self) and cum (total): ${first.self}, ${first.total}`);
 });
